@@ -1,0 +1,374 @@
+// goclip.cpp: the C++ side of the shim. Every entry point is wrapped in
+// guard(), which turns any exception into an error string returned by the
+// same call; nothing C++ ever crosses into the caller.
+#include "goclip.h"
+
+#include <dlfcn.h>
+#include <torch/cuda.h>
+#include <torch/script.h>
+#include <torch/version.h>
+#include <ATen/Parallel.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+struct gc_module_s {
+  torch::jit::Module mod;
+  c10::Device device{c10::kCPU};
+};
+
+namespace {
+
+char *dup(const std::string &s) {
+  char *p = static_cast<char *>(std::malloc(s.size() + 1));
+  if (p != nullptr) std::memcpy(p, s.c_str(), s.size() + 1);
+  return p;
+}
+
+// guard runs fn and converts any exception into an error message.
+char *guard(const std::function<void()> &fn) {
+  try {
+    fn();
+    return nullptr;
+  } catch (const c10::Error &e) {
+    return dup(e.what_without_backtrace());
+  } catch (const std::exception &e) {
+    return dup(e.what());
+  } catch (...) {
+    return dup("unknown C++ exception");
+  }
+}
+
+struct Fail : std::exception {
+  std::string msg;
+  explicit Fail(std::string m) : msg(std::move(m)) {}
+  const char *what() const noexcept override { return msg.c_str(); }
+};
+
+at::ScalarType to_scalar(int32_t dt) {
+  switch (dt) {
+    case GC_FLOAT32: return at::kFloat;
+    case GC_FLOAT16: return at::kHalf;
+    case GC_BFLOAT16: return at::kBFloat16;
+    case GC_INT32: return at::kInt;
+    case GC_INT64: return at::kLong;
+    case GC_UINT8: return at::kByte;
+    case GC_FLOAT64: return at::kDouble;
+  }
+  throw Fail("unsupported dtype code " + std::to_string(dt));
+}
+
+int32_t from_scalar(at::ScalarType st) {
+  switch (st) {
+    case at::kFloat: return GC_FLOAT32;
+    case at::kHalf: return GC_FLOAT16;
+    case at::kBFloat16: return GC_BFLOAT16;
+    case at::kInt: return GC_INT32;
+    case at::kLong: return GC_INT64;
+    case at::kByte: return GC_UINT8;
+    case at::kDouble: return GC_FLOAT64;
+    default: break;
+  }
+  throw Fail(std::string("unsupported output dtype ") + c10::toString(st));
+}
+
+c10::Device parse_device(const char *s) {
+  if (s == nullptr) throw Fail("device is NULL");
+  c10::Device d(s);  // throws c10::Error on a bad string
+  if (d.is_cuda()) {
+    if (!torch::cuda::is_available())
+      throw Fail(std::string("device ") + s +
+                 ": CUDA is not available in this libtorch (" +
+                 gc_torch_version() + ") or on this machine");
+    int idx = d.has_index() ? d.index() : 0;
+    if (idx >= static_cast<int>(torch::cuda::device_count()))
+      throw Fail(std::string("device ") + s + ": only " +
+                 std::to_string(torch::cuda::device_count()) +
+                 " CUDA device(s) present");
+    d = c10::Device(c10::kCUDA, idx);
+  } else if (!d.is_cpu()) {
+    throw Fail(std::string("unsupported device type: ") + s);
+  }
+  return d;
+}
+
+void collect(const c10::IValue &v, std::vector<at::Tensor> &out) {
+  if (v.isTensor()) {
+    out.push_back(v.toTensor());
+  } else if (v.isTuple()) {
+    for (const auto &e : v.toTupleRef().elements()) collect(e, out);
+  } else if (v.isTensorList()) {
+    for (const at::Tensor &t : v.toTensorVector()) out.push_back(t);
+  } else if (v.isList()) {
+    for (const auto &e : v.toListRef()) collect(e, out);
+  } else if (v.isDouble()) {
+    out.push_back(torch::tensor(v.toDouble(), at::kDouble));
+  } else if (v.isInt()) {
+    out.push_back(torch::tensor(v.toInt(), at::kLong));
+  } else {
+    throw Fail("method returned " + v.tagKind() +
+               "; only tensors, numbers and tuples/lists of them are supported");
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+char *gc_module_load(const char *path, const char *device, gc_module *out) {
+  return guard([&] {
+    if (path == nullptr || out == nullptr) throw Fail("NULL argument");
+    c10::Device dev = parse_device(device);
+    auto *m = new gc_module_s();
+    try {
+      m->mod = torch::jit::load(path, dev);
+      m->mod.eval();
+      m->device = dev;
+    } catch (...) {
+      delete m;
+      throw;
+    }
+    *out = m;
+  });
+}
+
+char *gc_module_methods(gc_module m, char ***names, int32_t *n) {
+  return guard([&] {
+    if (m == nullptr) throw Fail("module is NULL");
+    std::vector<std::string> v;
+    for (const auto &meth : m->mod.get_methods()) v.push_back(meth.name());
+    char **arr = static_cast<char **>(std::calloc(v.size() + 1, sizeof(char *)));
+    for (size_t i = 0; i < v.size(); i++) arr[i] = dup(v[i]);
+    *names = arr;
+    *n = static_cast<int32_t>(v.size());
+  });
+}
+
+char *gc_module_run(gc_module m, const char *method, const gc_tensor *inputs,
+                    int32_t n_in, int32_t out_dtype, int32_t num_threads,
+                    gc_tensor **outputs, int32_t *n_out) {
+  gc_tensor *res = nullptr;
+  int32_t nres = 0;
+  char *err = guard([&] {
+    if (m == nullptr) throw Fail("module is NULL");
+    if (method == nullptr) throw Fail("method name is NULL");
+    if (n_in < 0 || (n_in > 0 && inputs == nullptr)) throw Fail("bad input list");
+    if (num_threads > 0 && at::get_num_threads() != num_threads)
+      at::set_num_threads(num_threads);
+    c10::InferenceMode inference;
+    auto fn = m->mod.find_method(method);
+    if (!fn) {
+      std::string have;
+      for (const auto &meth : m->mod.get_methods())
+        have += (have.empty() ? "" : ", ") + meth.name();
+      throw Fail(std::string("module has no method \"") + method +
+                 "\" (it has: " + have + ")");
+    }
+    std::vector<c10::IValue> args;
+    args.reserve(n_in);
+    for (int32_t i = 0; i < n_in; i++) {
+      const gc_tensor &in = inputs[i];
+      if (in.ndim < 0 || in.ndim > GC_MAX_DIMS)
+        throw Fail("input " + std::to_string(i) + ": bad rank " + std::to_string(in.ndim));
+      std::vector<int64_t> shape(in.shape, in.shape + in.ndim);
+      int64_t numel = 1;
+      for (int64_t d : shape) {
+        if (d < 0) throw Fail("input " + std::to_string(i) + ": negative dimension");
+        numel *= d;
+      }
+      if (numel > 0 && in.data == nullptr)
+        throw Fail("input " + std::to_string(i) + ": NULL data");
+      at::Tensor t = torch::from_blob(in.data, shape,
+                                      torch::TensorOptions().dtype(to_scalar(in.dtype)));
+      if (!m->device.is_cpu()) {
+        t = t.to(m->device);
+      }
+      args.emplace_back(std::move(t));
+    }
+    c10::IValue ret = (*fn)(std::move(args));
+    std::vector<at::Tensor> ts;
+    collect(ret, ts);
+    res = static_cast<gc_tensor *>(std::calloc(ts.size() + 1, sizeof(gc_tensor)));
+    for (size_t k = 0; k < ts.size(); k++) {
+      at::Tensor t = ts[k];
+      if (out_dtype >= 0 && t.is_floating_point()) t = t.to(to_scalar(out_dtype));
+      t = t.to(at::kCPU).contiguous();
+      if (t.dim() > GC_MAX_DIMS) throw Fail("output rank above 8");
+      gc_tensor &o = res[k];
+      o.dtype = from_scalar(t.scalar_type());
+      o.ndim = static_cast<int32_t>(t.dim());
+      for (int64_t d = 0; d < t.dim(); d++) o.shape[d] = t.size(d);
+      size_t bytes = t.numel() * t.element_size();
+      o.data = std::malloc(bytes > 0 ? bytes : 1);
+      if (o.data == nullptr) throw Fail("out of memory copying outputs");
+      if (bytes > 0) std::memcpy(o.data, t.data_ptr(), bytes);
+      nres = static_cast<int32_t>(k + 1);
+    }
+  });
+  if (err != nullptr) {
+    gc_tensors_free(res, nres);
+    return err;
+  }
+  *outputs = res;
+  *n_out = nres;
+  return nullptr;
+}
+
+char *gc_module_to(gc_module m, const char *device, int32_t dtype) {
+  return guard([&] {
+    if (m == nullptr) throw Fail("module is NULL");
+    if (device != nullptr) {
+      c10::Device dev = parse_device(device);
+      m->mod.to(dev);
+      m->device = dev;
+    }
+    if (dtype >= 0) m->mod.to(to_scalar(dtype));
+  });
+}
+
+char *gc_module_cast(gc_module m, const char *const *names, int32_t n,
+                     int32_t dtype) {
+  return guard([&] {
+    if (m == nullptr) throw Fail("module is NULL");
+    at::ScalarType st = to_scalar(dtype);
+    if (!at::isFloatingType(st)) throw Fail("cast target must be a floating dtype");
+    std::set<std::string> want;
+    for (int32_t i = 0; i < n; i++) want.insert(names[i]);
+    std::vector<at::Tensor> hit;
+    std::set<std::string> found;
+    for (const auto &p : m->mod.named_parameters(true))
+      if (want.count(p.name)) { hit.push_back(p.value); found.insert(p.name); }
+    for (const auto &b : m->mod.named_buffers(true))
+      if (want.count(b.name)) { hit.push_back(b.value); found.insert(b.name); }
+    for (const auto &w : want)
+      if (!found.count(w)) throw Fail("module has no parameter or buffer \"" + w + "\"");
+    for (at::Tensor &t : hit) {
+      if (!t.is_floating_point()) throw Fail("cannot cast a non-floating tensor");
+      t.set_data(t.to(st));
+    }
+  });
+}
+
+char *gc_module_device(gc_module m, char **device) {
+  return guard([&] {
+    if (m == nullptr) throw Fail("module is NULL");
+    *device = dup(m->device.str());
+  });
+}
+
+void gc_module_free(gc_module m) {
+  try {
+    delete m;
+  } catch (...) {
+  }
+}
+
+void gc_tensors_free(gc_tensor *t, int32_t n) {
+  if (t == nullptr) return;
+  for (int32_t i = 0; i < n; i++) std::free(t[i].data);
+  std::free(t);
+}
+
+void gc_strings_free(char **s, int32_t n) {
+  if (s == nullptr) return;
+  for (int32_t i = 0; i < n; i++) std::free(s[i]);
+  std::free(s);
+}
+
+void gc_free(void *p) { std::free(p); }
+
+const char *gc_torch_version(void) {
+#ifdef TORCH_VERSION
+  return TORCH_VERSION;
+#else
+  static const std::string v = std::to_string(TORCH_VERSION_MAJOR) + "." +
+                               std::to_string(TORCH_VERSION_MINOR) + "." +
+                               std::to_string(TORCH_VERSION_PATCH);
+  return v.c_str();
+#endif
+}
+
+int32_t gc_cuda_available(void) {
+  try {
+    return torch::cuda::is_available() ? 1 : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+int32_t gc_cuda_device_count(void) {
+  try {
+    return static_cast<int32_t>(torch::cuda::device_count());
+  } catch (...) {
+    return 0;
+  }
+}
+
+char *gc_cuda_device_name(int32_t index, char **name) {
+  return guard([&] {
+    if (index < 0 || index >= gc_cuda_device_count())
+      throw Fail("no CUDA device " + std::to_string(index));
+    // The CUDA runtime is already loaded by libtorch_cuda; look it up
+    // rather than compiling against CUDA headers, so one source builds
+    // against CPU and CUDA libtorch alike. cudaDeviceProp starts with
+    // char name[256]; the buffer is far larger than the struct.
+    using prop_fn = int (*)(void *, int);
+    auto fn = reinterpret_cast<prop_fn>(dlsym(RTLD_DEFAULT, "cudaGetDeviceProperties_v2"));
+    if (fn == nullptr)
+      fn = reinterpret_cast<prop_fn>(dlsym(RTLD_DEFAULT, "cudaGetDeviceProperties"));
+    std::string s = "CUDA device " + std::to_string(index);
+    if (fn != nullptr) {
+      std::vector<char> buf(1 << 16, 0);
+      if (fn(buf.data(), index) == 0) s.assign(buf.data(), strnlen(buf.data(), 256));
+    }
+    *name = dup(s);
+  });
+}
+
+int32_t gc_num_threads(void) { return at::get_num_threads(); }
+
+char *gc_set_num_threads(int32_t n) {
+  return guard([&] {
+    if (n <= 0) throw Fail("thread count must be positive");
+    at::set_num_threads(n);
+  });
+}
+
+int32_t gc_set_blas_threads(int32_t n) {
+  using set_fn = void (*)(int);
+  auto fn = reinterpret_cast<set_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (fn == nullptr) return 0;
+  fn(n);
+  return 1;
+}
+
+namespace {
+std::string dl_path(const void *addr) {
+  Dl_info info;
+  if (dladdr(addr, &info) != 0 && info.dli_fname != nullptr) return info.dli_fname;
+  return "";
+}
+}  // namespace
+
+const char *gc_shim_path(void) {
+  static const std::string p = dl_path(reinterpret_cast<const void *>(&gc_shim_path));
+  return p.c_str();
+}
+
+const char *gc_libtorch_path(void) {
+  static const std::string p = dl_path(reinterpret_cast<const void *>(&at::get_num_threads));
+  return p.c_str();
+}
+
+const char *gc_blas_name(void) {
+  if (dlsym(RTLD_DEFAULT, "openblas_set_num_threads") != nullptr) return "openblas";
+  if (dlsym(RTLD_DEFAULT, "mkl_set_num_threads") != nullptr) return "mkl";
+  if (dlsym(RTLD_DEFAULT, "sgemm_") != nullptr) return "blas";
+  return "";
+}
+
+}  // extern "C"

@@ -1,0 +1,261 @@
+package torch
+
+/*
+#cgo pkg-config: goclip
+#include <stdlib.h>
+#include "goclip.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// Module is a loaded TorchScript module. It is safe for concurrent use by
+// many goroutines. Close it when done.
+type Module struct {
+	mu      sync.RWMutex
+	h       C.gc_module
+	path    string
+	device  Device
+	threads int32
+}
+
+// LoadOption configures Load.
+type LoadOption func(*loadConfig)
+
+type loadConfig struct {
+	device  Device
+	threads int
+}
+
+// WithDevice loads the module onto d (default: the CPU).
+func WithDevice(d Device) LoadOption { return func(c *loadConfig) { c.device = d } }
+
+// WithThreads sets libtorch's intra-op thread count for this module's runs:
+// each run applies it on its calling OS thread when that thread's count
+// differs (libtorch's setting is per thread). 0 leaves libtorch's default.
+func WithThreads(n int) LoadOption { return func(c *loadConfig) { c.threads = n } }
+
+// errString turns a shim error (NULL for success) into a Go error and frees it.
+func errString(op, target string, e *C.char) error {
+	if e == nil {
+		return nil
+	}
+	msg := C.GoString(e)
+	C.gc_free(unsafe.Pointer(e))
+	return &Error{Op: op, Target: target, Msg: msg}
+}
+
+// Load reads a TorchScript file (torch.jit.save output) onto a device.
+func Load(path string, opts ...LoadOption) (*Module, error) {
+	cfg := loadConfig{device: Device{Type: CPU}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.threads < 0 {
+		return nil, fmt.Errorf("torch: load %s: negative thread count %d", path, cfg.threads)
+	}
+	if err := cfg.device.check(); err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("torch: load: %w", err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("torch: load %s: is a directory, not a TorchScript file", path)
+	}
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	cdev := C.CString(cfg.device.String())
+	defer C.free(unsafe.Pointer(cdev))
+	var h C.gc_module
+	if err := errString("load", path, C.gc_module_load(cpath, cdev, &h)); err != nil {
+		return nil, err
+	}
+	m := &Module{h: h, path: path, device: cfg.device, threads: int32(cfg.threads)}
+	runtime.SetFinalizer(m, func(m *Module) { m.Close() })
+	return m, nil
+}
+
+// Path returns the file the module was loaded from.
+func (m *Module) Path() string { return m.path }
+
+// Device returns the device the module lives on.
+func (m *Module) Device() Device {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.device
+}
+
+// Methods lists the module's methods.
+func (m *Module) Methods() ([]string, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.h == nil {
+		return nil, ErrClosed
+	}
+	var names **C.char
+	var n C.int32_t
+	if err := errString("methods", m.path, C.gc_module_methods(m.h, &names, &n)); err != nil {
+		return nil, err
+	}
+	defer C.gc_strings_free(names, n)
+	out := make([]string, int(n))
+	for i, s := range unsafe.Slice(names, int(n)) {
+		out[i] = C.GoString(s)
+	}
+	return out, nil
+}
+
+// Run calls the named method with the inputs and returns its outputs (one
+// tensor, or the tensors of a returned tuple or list, in order) in the
+// dtypes the method produced. Inputs are read in place from Go memory on
+// the CPU and copied to the module's device otherwise.
+func (m *Module) Run(method string, inputs ...Tensor) ([]Tensor, error) {
+	return m.run(method, -1, inputs)
+}
+
+// RunFloat32 is Run with every floating output converted to float32 on the
+// module's device before it is copied back (for float16 models).
+func (m *Module) RunFloat32(method string, inputs ...Tensor) ([]Tensor, error) {
+	return m.run(method, Float32, inputs)
+}
+
+func (m *Module) run(method string, outDType DType, inputs []Tensor) (outs []Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			outs, err = nil, fmt.Errorf("torch: run %s: internal error: %v", method, r)
+		}
+	}()
+	for i, t := range inputs {
+		if err := t.Validate(); err != nil {
+			return nil, fmt.Errorf("torch: run %s: input %d: %w", method, i, err)
+		}
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.h == nil {
+		return nil, ErrClosed
+	}
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	cin := make([]C.gc_tensor, len(inputs))
+	for i, t := range inputs {
+		p, _, _ := t.raw()
+		if p != nil {
+			pin.Pin(p)
+		}
+		cin[i].dtype = C.int32_t(t.DType)
+		cin[i].ndim = C.int32_t(len(t.Shape))
+		for k, d := range t.Shape {
+			cin[i].shape[k] = C.int64_t(d)
+		}
+		cin[i].data = p
+	}
+	var inPtr *C.gc_tensor
+	if len(cin) > 0 {
+		inPtr = &cin[0]
+	}
+	cname := C.CString(method)
+	defer C.free(unsafe.Pointer(cname))
+	var cout *C.gc_tensor
+	var nout C.int32_t
+	e := C.gc_module_run(m.h, cname, inPtr, C.int32_t(len(cin)), C.int32_t(outDType), C.int32_t(m.threads), &cout, &nout)
+	if err := errString("run", method, e); err != nil {
+		return nil, err
+	}
+	defer C.gc_tensors_free(cout, nout)
+	res := make([]Tensor, int(nout))
+	for i, o := range unsafe.Slice(cout, int(nout)) {
+		t := Tensor{DType: DType(o.dtype), Shape: make([]int64, int(o.ndim))}
+		n := int64(1)
+		for k := range t.Shape {
+			t.Shape[k] = int64(o.shape[k])
+			n *= t.Shape[k]
+		}
+		data, err := newData(t.DType, int(n))
+		if err != nil {
+			return nil, err
+		}
+		t.Data = data
+		if n > 0 {
+			dst, _, _ := t.raw()
+			nb := int(n) * t.DType.Size()
+			copy(unsafe.Slice((*byte)(dst), nb), unsafe.Slice((*byte)(o.data), nb))
+		}
+		res[i] = t
+	}
+	return res, nil
+}
+
+// To moves the module to device d and, when dtype is a floating type,
+// converts every floating parameter and buffer to it. Pass dtype < 0
+// (for example DType(-1)) to keep the dtypes.
+func (m *Module) To(d Device, dtype DType) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	if dtype >= 0 && !dtype.IsFloat() {
+		return fmt.Errorf("torch: to: %s is not a floating dtype", dtype)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.h == nil {
+		return ErrClosed
+	}
+	cdev := C.CString(d.String())
+	defer C.free(unsafe.Pointer(cdev))
+	if err := errString("to", d.String(), C.gc_module_to(m.h, cdev, C.int32_t(dtype))); err != nil {
+		return err
+	}
+	m.device = d
+	return nil
+}
+
+// CastParams converts the named parameters and buffers (full dotted names,
+// such as "visual.conv1.weight") to a floating dtype, leaving the others as
+// they are. An unknown name is an error and changes nothing.
+func (m *Module) CastParams(names []string, dtype DType) error {
+	if !dtype.IsFloat() {
+		return fmt.Errorf("torch: cast: %s is not a floating dtype", dtype)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.h == nil {
+		return ErrClosed
+	}
+	cs := make([]*C.char, len(names))
+	for i, n := range names {
+		cs[i] = C.CString(n)
+	}
+	defer func() {
+		for _, c := range cs {
+			C.free(unsafe.Pointer(c))
+		}
+	}()
+	// The array of C strings lives in C memory: Go memory may not hold
+	// C pointers that C reads as an array without pinning it.
+	arr := (**C.char)(C.malloc(C.size_t(len(cs)+1) * C.size_t(unsafe.Sizeof(uintptr(0)))))
+	defer C.free(unsafe.Pointer(arr))
+	copy(unsafe.Slice(arr, len(cs)), cs)
+	return errString("cast", dtype.String(), C.gc_module_cast(m.h, arr, C.int32_t(len(cs)), C.int32_t(dtype)))
+}
+
+// Close frees the native module. It is idempotent; every later call on the
+// module returns ErrClosed.
+func (m *Module) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.h != nil {
+		C.gc_module_free(m.h)
+		m.h = nil
+		runtime.SetFinalizer(m, nil)
+	}
+	return nil
+}
