@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/goclip/goclip/npy"
 	"github.com/goclip/goclip/internal/testutil"
+	"github.com/goclip/goclip/npy"
 )
 
 func fixture(tb testing.TB, name string) string {
