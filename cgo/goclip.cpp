@@ -5,6 +5,7 @@
 
 #include <dlfcn.h>
 #include <torch/cuda.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 #include <torch/version.h>
 #include <ATen/Parallel.h>
@@ -19,6 +20,7 @@
 struct gc_module_s {
   torch::jit::Module mod;
   c10::Device device{c10::kCPU};
+  bool optimize = false;
 };
 
 namespace {
@@ -160,6 +162,9 @@ char *gc_module_run(gc_module m, const char *method, const gc_tensor *inputs,
     if (num_threads > 0 && at::get_num_threads() != num_threads)
       at::set_num_threads(num_threads);
     c10::InferenceMode inference;
+    // Executors are cached per optimizer setting, so a per-call guard picks
+    // the plain or the optimized plan for this module.
+    torch::jit::GraphOptimizerEnabledGuard optimizer(m->optimize);
     auto fn = m->mod.find_method(method);
     if (!fn) {
       std::string have;
@@ -250,6 +255,13 @@ char *gc_module_cast(gc_module m, const char *const *names, int32_t n,
       if (!t.is_floating_point()) throw Fail("cannot cast a non-floating tensor");
       t.set_data(t.to(st));
     }
+  });
+}
+
+char *gc_module_set_optimize(gc_module m, int32_t on) {
+  return guard([&] {
+    if (m == nullptr) throw Fail("module is NULL");
+    m->optimize = on != 0;
   });
 }
 

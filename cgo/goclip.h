@@ -63,6 +63,12 @@ char *gc_module_run(gc_module m, const char *method, const gc_tensor *inputs,
  * its floating parameters and buffers to dtype. */
 char *gc_module_to(gc_module m, const char *device, int32_t dtype);
 
+/* Turns TorchScript's graph optimizer (operator fusion and the like) on or
+ * off for this module's runs. It is off by default: fused kernels change
+ * floating-point results (on CUDA in float16 notably), and this library's
+ * point is to reproduce the reference's numbers. */
+char *gc_module_set_optimize(gc_module m, int32_t on);
+
 /* Converts only the named parameters/buffers ("visual.conv1.weight") to a
  * floating dtype. Unknown names are an error. */
 char *gc_module_cast(gc_module m, const char *const *names, int32_t n,

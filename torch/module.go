@@ -29,8 +29,9 @@ type Module struct {
 type LoadOption func(*loadConfig)
 
 type loadConfig struct {
-	device  Device
-	threads int
+	device   Device
+	threads  int
+	optimize bool
 }
 
 // WithDevice loads the module onto d (default: the CPU).
@@ -40,6 +41,12 @@ func WithDevice(d Device) LoadOption { return func(c *loadConfig) { c.device = d
 // each run applies it on its calling OS thread when that thread's count
 // differs (libtorch's setting is per thread). 0 leaves libtorch's default.
 func WithThreads(n int) LoadOption { return func(c *loadConfig) { c.threads = n } }
+
+// WithOptimize turns TorchScript's graph optimizer (operator fusion) on for
+// this module's runs. It is off by default because fused kernels change
+// floating-point results; turn it on for speed when bit-exact agreement
+// with eager PyTorch does not matter.
+func WithOptimize(on bool) LoadOption { return func(c *loadConfig) { c.optimize = on } }
 
 // errString turns a shim error (NULL for success) into a Go error and frees it.
 func errString(op, target string, e *C.char) error {
@@ -77,6 +84,12 @@ func Load(path string, opts ...LoadOption) (*Module, error) {
 	var h C.gc_module
 	if err := errString("load", path, C.gc_module_load(cpath, cdev, &h)); err != nil {
 		return nil, err
+	}
+	if cfg.optimize {
+		if err := errString("load", path, C.gc_module_set_optimize(h, 1)); err != nil {
+			C.gc_module_free(h)
+			return nil, err
+		}
 	}
 	m := &Module{h: h, path: path, device: cfg.device, threads: int32(cfg.threads)}
 	runtime.SetFinalizer(m, func(m *Module) { m.Close() })

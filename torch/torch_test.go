@@ -491,3 +491,37 @@ func TestRuntimeFacts(t *testing.T) {
 		t.Error("negative thread count accepted")
 	}
 }
+
+// TestOptimize runs a module with TorchScript's optimizer on, past the
+// profiling runs after which it switches to the optimized plan.
+func TestOptimize(t *testing.T) {
+	plain, err := Load(fixture(t, "mlp.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	fast, err := Load(fixture(t, "mlp.pt"), WithOptimize(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close()
+	x, _ := NewTensor(make([]float32, 3*64), 3, 64)
+	for i := range x.Data.([]float32) {
+		x.Data.([]float32)[i] = float32(i%7) - 3
+	}
+	want, err := plain.Run("forward", x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		got, err := fast.Run("forward", x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range want[0].Data.([]float32) {
+			if d := math.Abs(float64(v - got[0].Data.([]float32)[k])); d > 1e-5 {
+				t.Fatalf("run %d: optimized output %d differs by %g", i, k, d)
+			}
+		}
+	}
+}
