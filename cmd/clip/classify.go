@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/report"
+)
+
+func classifyCmd() *command {
+	flags := append([]flagSpec{
+		{name: "labels", kind: valueArg, usage: `comma-separated labels, "a,b,c"`},
+		{name: "labels-file", kind: valueArg, usage: "labels, one a line"},
+		{name: "template", kind: valueArg, usage: `prompt template with {} for the label (repeatable; default "a photo of a {}."; "{}" uses labels as they are)`},
+		{name: "templates", kind: valueArg, usage: "a built-in template set: imagenet (the reference notebook's 80)"},
+		{name: "top", kind: valueArg, usage: "labels shown per image in the table (default 5)"},
+		{name: "json", kind: boolArg, usage: `one JSON object a line per image: {"file","labels","probs"}`},
+		{name: "html", kind: valueArg, usage: "also write an HTML page with thumbnails and probability bars"},
+	}, modelFlags...)
+	return &command{
+		name:    "classify",
+		summary: "zero-shot classification of images over labels (softmax of logit_scale·cosine)",
+		usage:   `classify --model M [--device D] --labels "a,b,c" [--template T]... [--templates imagenet] [--top K] [--json] [--html PAGE] IMAGE...`,
+		flags:   flags,
+		run:     runClassify,
+	}
+}
+
+// readLabels collects labels from --labels and --labels-file.
+func readLabels(a *parsedArgs) ([]string, error) {
+	var labels []string
+	if v := a.str("labels", ""); v != "" {
+		for _, l := range strings.Split(v, ",") {
+			labels = append(labels, strings.TrimSpace(l))
+		}
+	}
+	if p := a.str("labels-file", ""); p != "" {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, &exitError{code: 1, msg: err.Error()}
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if l := strings.TrimSpace(sc.Text()); l != "" {
+				labels = append(labels, l)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if len(labels) == 0 {
+		return nil, usagef("give labels with --labels \"a,b,c\" or --labels-file F")
+	}
+	return labels, nil
+}
+
+func readTemplates(a *parsedArgs) ([]string, error) {
+	templates := append([]string(nil), a.values["template"]...)
+	switch set := a.str("templates", ""); set {
+	case "":
+	case "imagenet":
+		templates = append(templates, clip.ImageNetTemplates()...)
+	default:
+		return nil, usagef("unknown template set %q (known: imagenet)", set)
+	}
+	return templates, nil
+}
+
+func runClassify(ctx context.Context, e *env, a *parsedArgs) error {
+	labels, err := readLabels(a)
+	if err != nil {
+		return err
+	}
+	templates, err := readTemplates(a)
+	if err != nil {
+		return err
+	}
+	top, err := a.integer("top", 5)
+	if err != nil {
+		return err
+	}
+	files := a.positional
+	if len(files) == 0 {
+		return usagef("no images given")
+	}
+	m, err := loadModel(ctx, e, a)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	c, err := m.NewClassifier(labels, templates...)
+	if err != nil {
+		return err
+	}
+	preds, errs, err := c.ClassifyFiles(ctx, files)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	out := bufio.NewWriter(e.stdout)
+	defer out.Flush()
+	var tw *tabwriter.Writer
+	if !a.bools["json"] {
+		tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "FILE\tRANK\tLABEL\tPROB\n")
+	}
+	var pageResults []report.Classification
+	for i, f := range files {
+		if errs[i] != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "clip classify: %s: %v\n", f, errs[i])
+			continue
+		}
+		p := preds[i]
+		pageResults = append(pageResults, report.Classification{File: f, Labels: labels, Probs: p.Probs})
+		if a.bools["json"] {
+			line, _ := json.Marshal(struct {
+				File   string    `json:"file"`
+				Labels []string  `json:"labels"`
+				Probs  []float32 `json:"probs"`
+			}{f, labels, p.Probs})
+			out.Write(line)
+			out.WriteByte('\n')
+			continue
+		}
+		for r, lp := range p.TopK(top) {
+			name := f
+			if r > 0 {
+				name = ""
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%6.2f%%\n", name, r+1, lp.Label, 100*lp.Prob)
+		}
+	}
+	if tw != nil {
+		tw.Flush()
+	}
+	if page := a.str("html", ""); page != "" {
+		if err := writePage(page, func(f *os.File) error {
+			return report.WriteClassifyPage(f, m.Info().Name, pageResults, report.PageOptions{Top: top, BaseDir: filepath.Dir(page)})
+		}); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		out.Flush()
+		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d images could not be read", failed, len(files))}
+	}
+	return nil
+}
+
+// writePage creates path and fills it with write.
+func writePage(path string, write func(*os.File) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func rankCmd() *command {
+	flags := append([]flagSpec{
+		{name: "text", kind: valueArg, usage: "the query text"},
+		{name: "json", kind: boolArg, usage: `one JSON object a line: {"rank","file","score"}`},
+		{name: "top", kind: valueArg, usage: "show only the best K (default all)"},
+	}, modelFlags...)
+	return &command{
+		name:    "rank",
+		summary: "rank images by cosine similarity to a text",
+		usage:   `rank --model M --text "query" [--json] [--top K] IMAGE...`,
+		flags:   flags,
+		run:     runRank,
+	}
+}
+
+func runRank(ctx context.Context, e *env, a *parsedArgs) error {
+	query := a.str("text", "")
+	if query == "" {
+		return usagef("--text is required")
+	}
+	files := a.positional
+	if len(files) == 0 {
+		return usagef("no images given")
+	}
+	top, err := a.integer("top", 0)
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(ctx, e, a)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	q, err := m.EncodeTexts([]string{query})
+	if err != nil {
+		return err
+	}
+	feats, errs, err := m.EncodeImageFiles(ctx, files)
+	if err != nil {
+		return err
+	}
+	var good []string
+	var rows clip.Matrix
+	rows.Cols = feats.Cols
+	for i, f := range files {
+		if errs[i] != nil {
+			fmt.Fprintf(e.stderr, "clip rank: %s: %v\n", f, errs[i])
+			continue
+		}
+		good = append(good, f)
+		rows.Data = append(rows.Data, feats.Row(i)...)
+		rows.Rows++
+	}
+	ranked, err := clip.Rank(q.Row(0), rows)
+	if err != nil {
+		return err
+	}
+	if top > 0 && top < len(ranked) {
+		ranked = ranked[:top]
+	}
+	out := bufio.NewWriter(e.stdout)
+	defer out.Flush()
+	for i, r := range ranked {
+		if a.bools["json"] {
+			line, _ := json.Marshal(map[string]any{"rank": i + 1, "file": good[r.Index], "score": r.Score})
+			out.Write(line)
+			out.WriteByte('\n')
+		} else {
+			fmt.Fprintf(out, "%3d  %.4f  %s\n", i+1, r.Score, good[r.Index])
+		}
+	}
+	if len(good) < len(files) {
+		out.Flush()
+		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d images could not be read", len(files)-len(good), len(files))}
+	}
+	return nil
+}

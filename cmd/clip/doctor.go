@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+
+	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/download"
+	"github.com/goclip/goclip/torch"
+)
+
+// doctorReport is what "clip doctor" finds.
+type doctorReport struct {
+	Version       string   `json:"version"`
+	Go            string   `json:"go"`
+	Libtorch      string   `json:"libtorch"`
+	LibtorchPath  string   `json:"libtorch_path"`
+	ShimPath      string   `json:"shim_path"`
+	CUDAAvailable bool     `json:"cuda_available"`
+	CUDADevices   []string `json:"cuda_devices"`
+	TorchThreads  int      `json:"torch_threads"`
+	GOMAXPROCS    int      `json:"gomaxprocs"`
+	BLAS          string   `json:"blas"`
+	CacheDir      string   `json:"cache_dir"`
+	Vocab         string   `json:"vocab"`
+	VocabSource   string   `json:"vocab_source"`
+	VocabError    string   `json:"vocab_error,omitempty"`
+	Python        string   `json:"python"`
+	ExportScript  string   `json:"export_script"`
+}
+
+func doctorCmd() *command {
+	return &command{
+		name:    "doctor",
+		summary: "report libtorch, CUDA, threads, and where the shim and the vocabulary were found",
+		usage:   "doctor [--vocab FILE] [--json]",
+		flags: []flagSpec{
+			{name: "vocab", kind: valueArg, usage: "BPE vocabulary file (else $CLIP_VOCAB, else the cache)"},
+			{name: "json", kind: boolArg, usage: "print one JSON object"},
+		},
+		run: func(ctx context.Context, e *env, a *parsedArgs) error {
+			r := doctorReport{
+				Version:       version,
+				Go:            runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH,
+				Libtorch:      torch.Version(),
+				LibtorchPath:  torch.LibtorchPath(),
+				ShimPath:      torch.ShimPath(),
+				CUDAAvailable: torch.CUDAAvailable(),
+				TorchThreads:  torch.NumThreads(),
+				GOMAXPROCS:    runtime.GOMAXPROCS(0),
+				BLAS:          torch.BLAS(),
+				Python:        clip.Python(),
+			}
+			for i := 0; i < torch.CUDADeviceCount(); i++ {
+				name, err := torch.CUDADeviceName(i)
+				if err != nil {
+					name = err.Error()
+				}
+				r.CUDADevices = append(r.CUDADevices, fmt.Sprintf("cuda:%d %s", i, name))
+			}
+			if d, err := download.CacheDir(); err == nil {
+				r.CacheDir = d
+			}
+			path, src, err := clip.FindVocab(ctx, clip.VocabOptions{Path: a.str("vocab", ""), NoDownload: true})
+			if err != nil {
+				r.VocabError = err.Error()
+			} else {
+				r.Vocab, r.VocabSource = path, string(src)
+			}
+			if s, err := clip.ExportScript(); err == nil {
+				r.ExportScript = s
+			}
+			if a.bools["json"] {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			w := e.stdout
+			fmt.Fprintf(w, "goclip      %s (%s)\n", r.Version, r.Go)
+			fmt.Fprintf(w, "libtorch    %s (%s)\n", r.Libtorch, r.LibtorchPath)
+			fmt.Fprintf(w, "shim        %s\n", r.ShimPath)
+			if r.CUDAAvailable {
+				fmt.Fprintf(w, "CUDA        available, %d device(s)\n", len(r.CUDADevices))
+				for _, d := range r.CUDADevices {
+					fmt.Fprintf(w, "            %s\n", d)
+				}
+			} else {
+				fmt.Fprintf(w, "CUDA        not available (CPU only)\n")
+			}
+			fmt.Fprintf(w, "threads     libtorch intra-op %d, GOMAXPROCS %d, BLAS %s\n", r.TorchThreads, r.GOMAXPROCS, orNone(r.BLAS))
+			fmt.Fprintf(w, "cache       %s\n", orNone(r.CacheDir))
+			if r.VocabError != "" {
+				fmt.Fprintf(w, "vocabulary  not found (downloaded on first use): %s\n", firstLine(r.VocabError))
+			} else {
+				fmt.Fprintf(w, "vocabulary  %s (from %s)\n", r.Vocab, r.VocabSource)
+			}
+			fmt.Fprintf(w, "exporter    %s %s\n", r.Python, orNone(r.ExportScript))
+			return nil
+		},
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	for i, r := range s {
+		if r == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}

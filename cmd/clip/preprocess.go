@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/goclip/goclip/npy"
+	"github.com/goclip/goclip/preprocess"
+)
+
+func preprocessCmd() *command {
+	return &command{
+		name:    "preprocess",
+		summary: "preprocess images exactly like the reference's _transform(N) into one .npy",
+		usage:   "preprocess --size N -o OUT.npy [--u8] FILE...",
+		flags: []flagSpec{
+			{name: "size", kind: valueArg, usage: "n_px, the model's input resolution (224, 288, 336, 384, 448)"},
+			{name: "o", kind: valueArg, usage: "output .npy: float32 [len(FILE),3,N,N]"},
+			{name: "u8", kind: boolArg, usage: "write uint8 [len(FILE),N,N,3] after resize, crop and RGB instead"},
+			{name: "max-pixels", kind: valueArg, usage: "decompression-bomb limit in pixels (default Pillow's 89478485; error at twice it; 0 disables)"},
+		},
+		run: runPreprocess,
+	}
+}
+
+func runPreprocess(ctx context.Context, e *env, a *parsedArgs) error {
+	size, err := a.integer("size", 0)
+	if err != nil {
+		return err
+	}
+	if size <= 0 {
+		return usagef("--size N is required (a positive integer)")
+	}
+	out := a.str("o", "")
+	if out == "" {
+		return usagef("-o OUT.npy is required")
+	}
+	files := a.positional
+	if len(files) == 0 {
+		return usagef("no input files")
+	}
+	var opts []preprocess.Option
+	if v := a.str("max-pixels", ""); v != "" {
+		n, err := a.integer("max-pixels", 0)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, preprocess.WithMaxPixels(int64(n)))
+	}
+	pre := preprocess.New(size, opts...)
+	if a.bools["u8"] {
+		plane := size * size * 3
+		buf := make([]uint8, len(files)*plane)
+		errs := make([]error, len(files))
+		parallel(len(files), func(i int) {
+			px, err := pre.U8File(files[i])
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			copy(buf[i*plane:], px)
+		})
+		if err := firstFileError(files, errs); err != nil {
+			return err
+		}
+		return npy.WriteFile(out, []int{len(files), size, size, 3}, buf)
+	}
+	buf := make([]float32, len(files)*3*size*size)
+	if err := firstFileError(files, pre.BatchFiles(ctx, files, buf)); err != nil {
+		return err
+	}
+	return npy.WriteFile(out, []int{len(files), 3, size, size}, buf)
+}
+
+// firstFileError returns an exit error naming the first file that failed.
+func firstFileError(files []string, errs []error) error {
+	for i, err := range errs {
+		if err != nil {
+			return &exitError{code: 1, msg: fmt.Sprintf("%s: %v", files[i], err)}
+		}
+	}
+	return nil
+}

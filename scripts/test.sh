@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs goclip's whole test suite: set-up (idempotent), go vet, the Go tests
+# (the torch binding under the race detector), and the Python export tests.
+#
+# GOCLIP_SLOW=1 adds the slow suite (all nine full-size architectures).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+# Test-only: Debian's Chromium renders the HTML pages (report package).
+if ! command -v chromium >/dev/null && [ "$(id -u)" -eq 0 ] && [ -z "${GOCLIP_SKIP_APT:-}" ]; then
+  echo "== installing chromium for the page tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+command -v chromium >/dev/null && export GOCLIP_REQUIRE_CHROMIUM=1
+. build/env.sh
+python=${PYTHON:-/usr/bin/python3}
+
+echo "== go vet"
+go vet ./...
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt needed: $unformatted" >&2
+  exit 1
+fi
+
+echo "== go test"
+go test -count=1 -timeout 45m ./...
+echo "== go test -race (torch, clip pipeline, download)"
+go test -count=1 -race -short -timeout 20m ./torch ./download ./tokenizer
+
+echo "== python export tests"
+"$python" -m unittest discover -s export -p 'test_*.py'
