@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"sort"
 	"time"
-
 )
 
 func benchCmd() *command {
