@@ -10,6 +10,7 @@
 #include <torch/version.h>
 #include <ATen/Parallel.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -117,6 +118,19 @@ void collect(const c10::IValue &v, std::vector<at::Tensor> &out) {
   }
 }
 
+// OpenBLAS keeps one process-wide thread pool of its own; with several
+// callers each running libtorch with N threads, it must use N too, or the
+// calls oversubscribe the cores. Set it only when the count changes.
+std::atomic<int> blas_threads{-1};
+
+void apply_blas_threads(int n) {
+  if (blas_threads.exchange(n) != n) {
+    using set_fn = void (*)(int);
+    auto fn = reinterpret_cast<set_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (fn != nullptr) fn(n);
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -159,8 +173,10 @@ char *gc_module_run(gc_module m, const char *method, const gc_tensor *inputs,
     if (m == nullptr) throw Fail("module is NULL");
     if (method == nullptr) throw Fail("method name is NULL");
     if (n_in < 0 || (n_in > 0 && inputs == nullptr)) throw Fail("bad input list");
-    if (num_threads > 0 && at::get_num_threads() != num_threads)
-      at::set_num_threads(num_threads);
+    if (num_threads > 0) {
+      if (at::get_num_threads() != num_threads) at::set_num_threads(num_threads);
+      apply_blas_threads(num_threads);
+    }
     c10::InferenceMode inference;
     // Executors are cached per optimizer setting, so a per-call guard picks
     // the plain or the optimized plan for this module.
@@ -351,10 +367,8 @@ char *gc_set_num_threads(int32_t n) {
 }
 
 int32_t gc_set_blas_threads(int32_t n) {
-  using set_fn = void (*)(int);
-  auto fn = reinterpret_cast<set_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  if (fn == nullptr) return 0;
-  fn(n);
+  if (dlsym(RTLD_DEFAULT, "openblas_set_num_threads") == nullptr) return 0;
+  apply_blas_threads(n);
   return 1;
 }
 

@@ -31,7 +31,7 @@ import torch  # noqa: E402
 
 
 def run(arch_name: str, device: str, batch: int, what: str, iters: int, warmup: int = 3,
-        mode: str = "eager", dtype: str = "auto", seed: int = 0, jit_optimize: bool = True) -> dict:
+        mode: str = "eager", dtype: str = "auto", seed: int = 0, jit_optimize: bool = True, host_inputs: bool = False) -> dict:
     """Benchmark one configuration; returns the result dict.
 
     jit_optimize=False runs a scripted module with the graph executor's
@@ -49,8 +49,14 @@ def run(arch_name: str, device: str, batch: int, what: str, iters: int, warmup: 
     if mode == "script":
         model = torch.jit.script(model)
     images, tokens = random_checkpoint.example_inputs(arch, batch, seed)
-    images, tokens = images.to(device), tokens.to(device)
-    fn = (lambda: model.encode_image(images)) if what == "image" else (lambda: model.encode_text(tokens))
+    if host_inputs:
+        # Inputs start in (pageable) host memory each call, as they do for
+        # an API that takes host arrays: the copy to the device is timed.
+        fn = ((lambda: model.encode_image(images.to(device)).float().cpu()) if what == "image"
+              else (lambda: model.encode_text(tokens.to(device)).float().cpu()))
+    else:
+        images, tokens = images.to(device), tokens.to(device)
+        fn = (lambda: model.encode_image(images)) if what == "image" else (lambda: model.encode_text(tokens))
 
     def sync():
         if device == "cuda":
@@ -73,7 +79,7 @@ def run(arch_name: str, device: str, batch: int, what: str, iters: int, warmup: 
         "mode": mode, "jit_optimize": jit_optimize if mode == "script" else None, "dtype": "fp16-official-layout" if half else "fp32",
         key: batch / mean, "latency_ms": mean * 1e3, "latency_ms_p50": statistics.median(times) * 1e3,
         "output_shape": list(out.shape), "output_finite": bool(torch.isfinite(out).all()),
-        "torch_version": torch.__version__, "threads": torch.get_num_threads(),
+        "host_inputs": host_inputs, "torch_version": torch.__version__, "threads": torch.get_num_threads(),
     }
     if device == "cuda":
         res["gpu"] = torch.cuda.get_device_name()
@@ -92,12 +98,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--mode", default="eager", choices=["eager", "script"])
     ap.add_argument("--dtype", default="auto", choices=["auto", "fp16", "fp32"])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    ap.add_argument("--host-inputs", action="store_true",
+                    help="start every call from host memory and copy the features back (like goclip's API)")
     ap.add_argument("--jit-optimize", default="on", choices=["on", "off"],
                     help="graph executor optimisations for --mode script (off = eager numerics)")
     args = ap.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     try:
         res = run(args.arch, args.device, args.batch, args.what, args.iters, args.warmup,
-                  args.mode, args.dtype, args.seed, args.jit_optimize == "on")
+                  args.mode, args.dtype, args.seed, args.jit_optimize == "on", args.host_inputs)
     except (ValueError, RuntimeError) as e:
         print("bench_eager: error: %s" % export._first_line(e), file=sys.stderr)
         return 1
