@@ -159,4 +159,3 @@ func rssAfterGC() int64 {
 	pages, _ := strconv.ParseInt(f[1], 10, 64)
 	return pages * int64(os.Getpagesize())
 }
-

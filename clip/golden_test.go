@@ -91,25 +91,7 @@ func TestGoldenParity(t *testing.T) {
 // preprocessing, texts through the Go tokenizer — and compares the features
 // with the official outputs for the same files and texts.
 func TestGoldenChain(t *testing.T) {
-	var meta struct {
-		Inputs struct {
-			Images []struct {
-				Name string `json:"name"`
-			} `json:"images"`
-			Texts []string `json:"texts"`
-		} `json:"inputs"`
-	}
-	b, err := os.ReadFile(testutil.Golden(t, "models", "tiny_vit_b32", "meta.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &meta); err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, im := range meta.Inputs.Images {
-		files = append(files, testutil.Golden(t, "preprocess", "images", im.Name))
-	}
+	files, texts := goldenMeta(t)
 	for _, name := range goldenModels {
 		t.Run(name, func(t *testing.T) {
 			// One batch for all images and one for all texts, as the reference ran
@@ -124,7 +106,7 @@ func TestGoldenChain(t *testing.T) {
 					t.Fatalf("%s: %v", files[i], e)
 				}
 			}
-			txt, err := m.EncodeTexts(meta.Inputs.Texts)
+			txt, err := m.EncodeTexts(texts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,26 +132,11 @@ func TestZeroShotGolden(t *testing.T) {
 	if testDevice() != "cpu" {
 		t.Skip("compares with the CPU goldens")
 	}
-	var meta struct {
-		Inputs struct {
-			Images []struct {
-				Name string `json:"name"`
-			} `json:"images"`
-			Texts []string `json:"texts"`
-		} `json:"inputs"`
-	}
-	b, _ := os.ReadFile(testutil.Golden(t, "models", "tiny_vit_b32", "meta.json"))
-	if err := json.Unmarshal(b, &meta); err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, im := range meta.Inputs.Images {
-		files = append(files, testutil.Golden(t, "preprocess", "images", im.Name))
-	}
+	files, texts := goldenMeta(t)
 	// Every text but the empty one (an empty label is refused).
 	var labels []string
 	var cols []int
-	for j, s := range meta.Inputs.Texts {
+	for j, s := range texts {
 		if s != "" {
 			labels = append(labels, s)
 			cols = append(cols, j)
@@ -214,4 +181,29 @@ func TestZeroShotGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// goldenMeta returns the golden image files and texts the model goldens
+// were computed from (meta.json's inputs).
+func goldenMeta(t *testing.T) (files, texts []string) {
+	t.Helper()
+	var meta struct {
+		Inputs struct {
+			Images []struct {
+				Name string `json:"name"`
+			} `json:"images"`
+			Texts []string `json:"texts"`
+		} `json:"inputs"`
+	}
+	b, err := os.ReadFile(testutil.Golden(t, "models", "tiny_vit_b32", "meta.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &meta); err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range meta.Inputs.Images {
+		files = append(files, testutil.Golden(t, "preprocess", "images", im.Name))
+	}
+	return files, meta.Inputs.Texts
 }

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Times the official CLIP tokenizer (Python SimpleTokenizer.encode) and the Go
-# port (tokenizer.Encode) on the same corpus, one core each, BPE caches warm,
-# and prints both figures and their ratio.
+# port (tokenizer.Encode) on the same corpus (the golden tokenize.jsonl
+# texts), one core each, BPE caches warm, and prints both figures and their
+# ratio. The two are run REPEAT times, alternately, and the best run of each
+# is kept (the machine may be busy).
 #
 # Usage: scripts/bench_tokenizer.sh [CLIP_SRC]
 #   CLIP_SRC: openai/CLIP's clip/simple_tokenizer.py or its folder
 #             (default .bench/clip; never committed).
-# Environment: PYTHON (default /usr/bin/python3), BENCHTIME (default 3s),
-#              CPU (the core both runs are pinned to, default 0).
+# Environment: PYTHON (default /usr/bin/python3), SECONDS_PER_RUN (default 3),
+#              REPEAT (default 3), CPU (the core both are pinned to, default 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 clip_src=${1:-.bench/clip}
 python=${PYTHON:-/usr/bin/python3}
-benchtime=${BENCHTIME:-3s}
+secs=${SECONDS_PER_RUN:-3}
+repeat=${REPEAT:-3}
 cpu=${CPU:-0}
 pin=()
 if command -v taskset >/dev/null; then
@@ -24,23 +27,35 @@ if [ ! -e "$clip_src" ]; then
   exit 2
 fi
 
-echo "== official (Python)"
-py_json=$("${pin[@]}" "$python" scripts/bench_tokenizer.py --clip-src "$clip_src" --min-time "${benchtime%s}" --json)
-"$python" -c 'import json,sys; r=json.loads(sys.argv[1]); print("%s, ftfy: %s\n%.0f texts/s (wall), %.0f texts/s (CPU)" % (r["impl"], r["ftfy"], r["texts_per_s_wall"], r["texts_per_s_cpu"]))' "$py_json"
+testbin=$(mktemp)
+trap 'rm -f "$testbin"' EXIT
+go test -c -o "$testbin" ./tokenizer
 
-echo "== Go (tokenizer.Encode, GOMAXPROCS=1)"
-go_out=$(GOMAXPROCS=1 "${pin[@]}" go test -run '^$' -bench 'BenchmarkEncode$' -benchtime "$benchtime" -count 1 ./tokenizer)
-echo "$go_out" | grep '^Benchmark'
+py_runs=()
+go_runs=()
+for i in $(seq "$repeat"); do
+  py_runs+=("$("${pin[@]}" "$python" scripts/bench_tokenizer.py --clip-src "$clip_src" --min-time "$secs" --json)")
+  go_runs+=("$(cd tokenizer && GOMAXPROCS=1 "${pin[@]}" "$testbin" -test.run '^$' -test.bench 'BenchmarkEncode$' \
+    -test.benchtime "${secs}s" | grep '^BenchmarkEncode')")
+done
 
-"$python" - "$py_json" "$go_out" <<'EOF'
+"$python" - "${#py_runs[@]}" "${py_runs[@]}" "${go_runs[@]}" <<'EOF'
 import json, re, sys
-py = json.loads(sys.argv[1])
-m = {k: float(v) for v, k in re.findall(r"([0-9.e+]+) (texts/s|texts/cpu-s)", sys.argv[2])}
-go_wall, go_cpu = m["texts/s"], m["texts/cpu-s"]
-print("== side by side (texts/s, same corpus, one core)")
-print("  official: %10.0f wall %10.0f CPU" % (py["texts_per_s_wall"], py["texts_per_s_cpu"]))
-print("  Go:       %10.0f wall %10.0f CPU" % (go_wall, go_cpu))
-print("  speed-up: %10.1fx wall %9.1fx CPU" % (go_wall / py["texts_per_s_wall"], go_cpu / py["texts_per_s_cpu"]))
-if py["ftfy"].startswith("STUB"):
-    print("  note: the official run used a stub ftfy (not installed), so its figure leaves out ftfy's cost")
+n = int(sys.argv[1])
+py = [json.loads(s) for s in sys.argv[2:2 + n]]
+go = []
+for line in sys.argv[2 + n:]:
+    m = {k: float(v) for v, k in re.findall(r"([0-9.e+]+) (texts/s|texts/cpu-s)", line)}
+    go.append(m)
+pw = max(r["texts_per_s_wall"] for r in py)
+pc = max(r["texts_per_s_cpu"] for r in py)
+gw = max(m["texts/s"] for m in go)
+gc = max(m["texts/cpu-s"] for m in go)
+print("%s, ftfy: %s" % (py[0]["impl"], py[0]["ftfy"]))
+print("corpus: %d texts; best of %d runs each, one core" % (py[0]["texts"], n))
+print("  official:   %10.0f texts/s wall %10.0f texts/s CPU" % (pw, pc))
+print("  Go Encode:  %10.0f texts/s wall %10.0f texts/s CPU" % (gw, gc))
+print("  speed-up:   %10.1fx            %10.1fx" % (gw / pw, gc / pc))
+if py[0]["ftfy"].startswith("STUB"):
+    print("  note: the official runs used a stub ftfy (ftfy is not installed), so they leave out ftfy's cost")
 EOF
