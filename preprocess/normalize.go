@@ -1,0 +1,133 @@
+package preprocess
+
+import (
+	"math"
+	"sync"
+)
+
+// CLIP's normalisation constants (clip.clip._transform).
+var (
+	// Mean is the per-channel mean subtracted by Normalize.
+	Mean = [3]float32{0.48145466, 0.4578275, 0.40821073}
+	// Std is the per-channel standard deviation Normalize divides by.
+	Std = [3]float32{0.26862954, 0.26130258, 0.27577711}
+)
+
+var (
+	lutOnce sync.Once
+	lutVal  [3][256]float32
+)
+
+// NormalizeLUT returns, for each channel c and byte value v, the float32
+// that torchvision's ToTensor + Normalize produce: ((float32(v) / 255) -
+// mean[c]) / std[c], every operation in float32 as torch computes it on the
+// CPU.
+func NormalizeLUT() *[3][256]float32 {
+	lutOnce.Do(func() {
+		for c := 0; c < 3; c++ {
+			for v := 0; v < 256; v++ {
+				x := float32(v) / float32(255)
+				lutVal[c][v] = (x - Mean[c]) / Std[c]
+			}
+		}
+	})
+	return &lutVal
+}
+
+// normalizeInto converts an n×n×3 RGB image to a [3,n,n] tensor.
+func normalizeInto(rgb []uint8, n int, dst []float32) {
+	lut := NormalizeLUT()
+	plane := n * n
+	r, g, b := dst[:plane], dst[plane:2*plane], dst[2*plane:3*plane]
+	l0, l1, l2 := &lut[0], &lut[1], &lut[2]
+	src := rgb[:3*plane]
+	for i := 0; i < plane; i++ {
+		p := src[3*i : 3*i+3 : 3*i+3]
+		r[i] = l0[p[0]]
+		g[i] = l1[p[1]]
+		b[i] = l2[p[2]]
+	}
+}
+
+// normalizeInto16 converts an n×n×3 RGB image to a [3,n,n] float16 tensor
+// (IEEE half bits).
+func normalizeInto16(rgb []uint8, n int, dst []uint16) {
+	lut := NormalizeLUT()
+	var h [3][256]uint16
+	for c := 0; c < 3; c++ {
+		for v := 0; v < 256; v++ {
+			h[c][v] = Float32ToFloat16(lut[c][v])
+		}
+	}
+	plane := n * n
+	r, g, b := dst[:plane], dst[plane:2*plane], dst[2*plane:3*plane]
+	src := rgb[:3*plane]
+	for i := 0; i < plane; i++ {
+		p := src[3*i : 3*i+3 : 3*i+3]
+		r[i] = h[0][p[0]]
+		g[i] = h[1][p[1]]
+		b[i] = h[2][p[2]]
+	}
+}
+
+// Float32ToFloat16 converts f to IEEE 754 binary16 bits, rounding to
+// nearest with ties to even (as torch's .half() does); overflow gives
+// infinity and NaN stays NaN.
+func Float32ToFloat16(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int(b>>23) & 0xff
+	mant := b & 0x7fffff
+	if exp == 0xff {
+		if mant != 0 {
+			return sign | 0x7e00 | uint16(mant>>13) // quiet NaN
+		}
+		return sign | 0x7c00
+	}
+	e := exp - 127 + 15
+	if e >= 0x1f {
+		return sign | 0x7c00
+	}
+	if e <= 0 {
+		// Subnormal half (or zero).
+		if e < -10 {
+			return sign
+		}
+		m := mant | 0x800000
+		shift := uint(14 - e)
+		half := m >> shift
+		rem := m & (1<<shift - 1)
+		mid := uint32(1) << (shift - 1)
+		if rem > mid || rem == mid && half&1 == 1 {
+			half++
+		}
+		return sign | uint16(half)
+	}
+	half := uint32(e)<<10 | mant>>13
+	rem := mant & 0x1fff
+	if rem > 0x1000 || rem == 0x1000 && half&1 == 1 {
+		half++ // may carry into the exponent, up to infinity: correct
+	}
+	return sign | uint16(half)
+}
+
+// Float16ToFloat32 converts IEEE 754 binary16 bits to float32 exactly.
+func Float16ToFloat32(h uint16) float32 {
+	sign := uint32(h&0x8000) << 16
+	exp := int(h>>10) & 0x1f
+	mant := uint32(h & 0x3ff)
+	switch {
+	case exp == 0x1f:
+		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
+	case exp == 0:
+		if mant == 0 {
+			return math.Float32frombits(sign)
+		}
+		f := float32(mant) / (1 << 24)
+		if sign != 0 {
+			return -f
+		}
+		return f
+	}
+	return math.Float32frombits(sign | uint32(exp-15+127)<<23 | mant<<13)
+}
