@@ -2,7 +2,4 @@ module github.com/goclip/goclip
 
 go 1.26.8
 
-require (
-	golang.org/x/image v0.48.0 // indirect
-	golang.org/x/text v0.44.0 // indirect
-)
+require golang.org/x/image v0.48.0

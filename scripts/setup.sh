@@ -22,7 +22,7 @@ python=${PYTHON:-/usr/bin/python3}
 log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 
 # --- 1. system packages ----------------------------------------------------
-need=(cmake pkg-config g++ make libjpeg62-turbo-dev git)
+need=(cmake pkg-config g++ make libjpeg62-turbo-dev zlib1g-dev git)
 if [ -z "${Torch_DIR:-}" ]; then
   # Debian's torch; OpenBLAS is the BLAS the reference outputs were made with.
   need+=(libtorch-dev python3-torch python3-numpy libopenblas0-pthread)
