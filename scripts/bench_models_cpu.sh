@@ -17,7 +17,10 @@ fi
 for threads in 1 "$(nproc)"; do
   for b in 1 8; do
     it=$(( b == 1 ? 30 : 8 ))
-    "$py" export/bench_eager.py --arch "$arch" --device cpu --batch "$b" --iters "$it" --threads "$threads" --host-inputs
+    # torch.set_num_threads does not size OpenBLAS's pool; the Go side sets
+    # both, so give Python the same BLAS thread count through its variable.
+    OPENBLAS_NUM_THREADS=$threads "$py" export/bench_eager.py --arch "$arch" --device cpu --batch "$b" --iters "$it" --threads "$threads" --host-inputs
     bin/clip bench --model "$w/$n" --device cpu --batch-size "$b" --iters "$it" --threads "$threads"
+    bin/clip bench --model "$w/$n" --device cpu --batch-size "$b" --iters "$it" --threads "$threads" --fast
   done
 done

@@ -13,3 +13,7 @@ build/bench/bench_call testdata/torch/mlp.pt noop 1 64 200000
 go test -run XXX -bench 'BenchmarkRunNoop' -benchtime 200000x -count 3 ./torch | grep Benchmark
 echo "== concurrency: MLP forward on [64,64], 1 goroutine vs GOMAXPROCS=$(nproc)"
 go test -run XXX -bench 'BenchmarkForward' -benchtime 3s -count 3 ./torch | grep Benchmark
+echo "== the machine's own ceiling: the same forward from C++, one process vs two at once (OpenBLAS 1 thread)"
+export OPENBLAS_NUM_THREADS=1
+build/bench/bench_call testdata/torch/mlp.pt forward 64 64 10000
+build/bench/bench_call testdata/torch/mlp.pt forward 64 64 10000 & build/bench/bench_call testdata/torch/mlp.pt forward 64 64 10000 & wait

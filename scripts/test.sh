@@ -25,8 +25,9 @@ fi
 
 echo "== go test"
 go test -count=1 -timeout 45m ./...
-echo "== go test -race (torch, clip pipeline, download)"
+echo "== go test -race (torch, download, tokenizer, clip pipeline)"
 go test -count=1 -race -short -timeout 20m ./torch ./download ./tokenizer
+go test -count=1 -race -timeout 20m -run "TestEmbedDir|TestClassifierModel|TestBadInputs" ./clip
 
 echo "== python export tests"
 "$python" -m unittest discover -s export -p 'test_*.py'
