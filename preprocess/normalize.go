@@ -1,8 +1,9 @@
 package preprocess
 
 import (
-	"math"
 	"sync"
+
+	"github.com/goclip/goclip/npy"
 )
 
 // CLIP's normalisation constants (clip.clip._transform).
@@ -71,63 +72,9 @@ func normalizeInto16(rgb []uint8, n int, dst []uint16) {
 }
 
 // Float32ToFloat16 converts f to IEEE 754 binary16 bits, rounding to
-// nearest with ties to even (as torch's .half() does); overflow gives
-// infinity and NaN stays NaN.
-func Float32ToFloat16(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int(b>>23) & 0xff
-	mant := b & 0x7fffff
-	if exp == 0xff {
-		if mant != 0 {
-			return sign | 0x7e00 | uint16(mant>>13) // quiet NaN
-		}
-		return sign | 0x7c00
-	}
-	e := exp - 127 + 15
-	if e >= 0x1f {
-		return sign | 0x7c00
-	}
-	if e <= 0 {
-		// Subnormal half (or zero).
-		if e < -10 {
-			return sign
-		}
-		m := mant | 0x800000
-		shift := uint(14 - e)
-		half := m >> shift
-		rem := m & (1<<shift - 1)
-		mid := uint32(1) << (shift - 1)
-		if rem > mid || rem == mid && half&1 == 1 {
-			half++
-		}
-		return sign | uint16(half)
-	}
-	half := uint32(e)<<10 | mant>>13
-	rem := mant & 0x1fff
-	if rem > 0x1000 || rem == 0x1000 && half&1 == 1 {
-		half++ // may carry into the exponent, up to infinity: correct
-	}
-	return sign | uint16(half)
-}
+// nearest with ties to even, as torch's .half() does (npy.Float32ToHalf).
+func Float32ToFloat16(f float32) uint16 { return npy.Float32ToHalf(f) }
 
-// Float16ToFloat32 converts IEEE 754 binary16 bits to float32 exactly.
-func Float16ToFloat32(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	exp := int(h>>10) & 0x1f
-	mant := uint32(h & 0x3ff)
-	switch {
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp == 0:
-		if mant == 0 {
-			return math.Float32frombits(sign)
-		}
-		f := float32(mant) / (1 << 24)
-		if sign != 0 {
-			return -f
-		}
-		return f
-	}
-	return math.Float32frombits(sign | uint32(exp-15+127)<<23 | mant<<13)
-}
+// Float16ToFloat32 converts IEEE 754 binary16 bits to float32 exactly
+// (npy.HalfToFloat32).
+func Float16ToFloat32(h uint16) float32 { return npy.HalfToFloat32(h) }
