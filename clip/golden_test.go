@@ -3,6 +3,7 @@ package clip
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -206,4 +207,45 @@ func goldenMeta(t *testing.T) (files, texts []string) {
 		files = append(files, testutil.Golden(t, "preprocess", "images", im.Name))
 	}
 	return files, meta.Inputs.Texts
+}
+
+// TestEncodeImageU8 feeds the golden resized RGB bytes to EncodeImageU8 (the
+// device-side ToTensor + Normalize) and compares with EncodeImage on the
+// golden float32 tensors: bit-identical, on the artifact's method and on the
+// fallback that normalises in Go.
+func TestEncodeImageU8(t *testing.T) {
+	files, _ := goldenMeta(t)
+	var u8 []uint8
+	var f32 []float32
+	for _, f := range files {
+		base := filepath.Base(f)
+		u8 = append(u8, readNpy(t, testutil.Golden(t, "preprocess", "arrays", base+".n224.u8.npy.gz")).Data.([]uint8)...)
+		f32 = append(f32, readNpy(t, testutil.Golden(t, "preprocess", "arrays", base+".n224.f32.npy.gz")).Data.([]float32)...)
+	}
+	for _, name := range goldenModels {
+		t.Run(name, func(t *testing.T) {
+			m := loadGolden(t, name)
+			if !m.hasU8 {
+				t.Fatal("the exported artifact lacks encode_image_u8")
+			}
+			want, err := m.EncodeImage(f32, len(files))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, device := range []bool{true, false} {
+				m.hasU8 = device
+				got, err := m.EncodeImageU8(u8, len(files))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d, _ := maxDiff(t, got, want); d != 0 {
+					t.Errorf("u8 path (on device: %v) differs from the float32 path by %g", device, d)
+				}
+			}
+			m.hasU8 = true
+			if _, err := m.EncodeImageU8(u8[:100], 1); !errors.Is(err, ErrInput) {
+				t.Errorf("short buffer: %v", err)
+			}
+		})
+	}
 }

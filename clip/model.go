@@ -51,6 +51,8 @@ type Model struct {
 	pre     *preprocess.Preprocessor
 
 	classifiers sync.Map // classifierKey -> *Classifier
+
+	hasU8 bool // the artifact has encode_image_u8
 }
 
 // Load loads a model by official name (downloaded, verified and exported on
@@ -140,6 +142,7 @@ func (m *Model) checkMethods() error {
 			return fmt.Errorf("clip: %s is not a CLIP artifact: it has no %s method", m.info.Artifact, need)
 		}
 	}
+	m.hasU8 = set["encode_image_u8"]
 	return nil
 }
 
@@ -179,6 +182,32 @@ func (m *Model) EncodeImage(pixels []float32, n int) (Matrix, error) {
 	}
 	t := torch.Tensor{Shape: []int64{int64(n), 3, int64(r), int64(r)}, DType: torch.Float32, Data: pixels}
 	return m.features("encode_image", t, n)
+}
+
+// EncodeImageU8 returns image features [n, EmbedDim] for n images given as
+// resized, cropped RGB pixels: a contiguous uint8 [n, R, R, 3] buffer (what
+// preprocess's U8 functions produce). The last steps of the reference
+// transform (ToTensor, Normalize) run on the model's device with
+// torchvision's float32 arithmetic, so the features equal EncodeImage's on
+// the normalised pixels bit for bit, while a quarter of the bytes cross to
+// a GPU. Artifacts exported before encode_image_u8 existed are served by
+// normalising here.
+func (m *Model) EncodeImageU8(pixels []uint8, n int) (Matrix, error) {
+	r := m.info.ImageResolution
+	if n <= 0 || r == 0 || len(pixels) != n*r*r*3 {
+		return Matrix{}, fmt.Errorf("%w: %d bytes for %d images of %dx%dx3", ErrInput, len(pixels), n, r, r)
+	}
+	if !m.hasU8 {
+		f := make([]float32, n*3*r*r)
+		for i := 0; i < n; i++ {
+			if err := preprocess.Normalize(pixels[i*r*r*3:(i+1)*r*r*3], r, f[i*3*r*r:(i+1)*3*r*r]); err != nil {
+				return Matrix{}, err
+			}
+		}
+		return m.EncodeImage(f, n)
+	}
+	t := torch.Tensor{Shape: []int64{int64(n), int64(r), int64(r), 3}, DType: torch.Uint8, Data: pixels}
+	return m.features("encode_image_u8", t, n)
 }
 
 // EncodeText returns text features [len(tokens), EmbedDim] for token rows of
@@ -387,27 +416,24 @@ func (m *Model) EncodeImageFiles(ctx context.Context, paths []string) (Matrix, [
 	if m.info.ImageResolution == 0 {
 		return Matrix{}, nil, errors.New("clip: image resolution unknown (bare artifact without manifest)")
 	}
-	pre := m.Preprocessor()
-	r := m.info.ImageResolution
 	bs := m.batchSize()
+	pix := newPixelIO(m, bs)
+	buf := pix.alloc()
 	out := NewMatrix(len(paths), m.info.EmbedDim)
 	errs := make([]error, len(paths))
-	buf := make([]float32, bs*3*r*r)
 	for start := 0; start < len(paths); start += bs {
 		if err := ctx.Err(); err != nil {
 			return Matrix{}, nil, err
 		}
 		end := min(start+bs, len(paths))
-		n := end - start
-		perr := pre.BatchFiles(ctx, paths[start:end], buf[:n*3*r*r])
-		copy(errs[start:end], perr)
-		f, err := m.EncodeImage(buf[:n*3*r*r], n)
+		copy(errs[start:end], pix.fill(ctx, paths[start:end], buf))
+		f, err := pix.encode(buf, end-start)
 		if err != nil {
 			return Matrix{}, nil, err
 		}
-		for i := 0; i < n; i++ {
-			if errs[start+i] == nil {
-				copy(out.Row(start+i), f.Row(i))
+		for i := start; i < end; i++ {
+			if errs[i] == nil {
+				copy(out.Row(i), f.Row(i-start))
 			}
 		}
 	}

@@ -170,26 +170,27 @@ func (m *Model) EmbedDir(ctx context.Context, dir, out string, opt DirOptions) (
 			opt.OnProgress(prog)
 		}
 	}
-	r := m.info.ImageResolution
-	plane := 3 * r * r
 	bs := m.batchSize()
+	// Artifacts with encode_image_u8 take the resized RGB bytes and
+	// normalise on the device (a quarter of the bytes to move); older ones
+	// take float32 tensors normalised here.
+	pix := newPixelIO(m, bs)
 	type batch struct {
 		files []string
-		buf   []float32
+		buf   pixelBuf
 		errs  []error
 	}
-	pool := make(chan []float32, 3)
+	pool := make(chan pixelBuf, 3)
 	for i := 0; i < 3; i++ {
-		pool <- make([]float32, bs*plane)
+		pool <- pix.alloc()
 	}
 	ready := make(chan batch, 1)
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pre := m.Preprocessor()
 	go func() {
 		defer close(ready)
 		for s := 0; s < len(todo); s += bs {
-			var buf []float32
+			var buf pixelBuf
 			select {
 			case buf = <-pool:
 			case <-pctx.Done():
@@ -200,7 +201,7 @@ func (m *Model) EmbedDir(ctx context.Context, dir, out string, opt DirOptions) (
 			for i, f := range names {
 				paths[i] = filepath.FromSlash(f)
 			}
-			errs := pre.BatchFiles(pctx, paths, buf[:len(paths)*plane])
+			errs := pix.fill(pctx, paths, buf)
 			select {
 			case ready <- batch{files: names, buf: buf, errs: errs}:
 			case <-pctx.Done():
@@ -224,14 +225,12 @@ func (m *Model) EmbedDir(ctx context.Context, dir, out string, opt DirOptions) (
 				}
 				continue
 			}
-			if n != i {
-				copy(b.buf[n*plane:(n+1)*plane], b.buf[i*plane:(i+1)*plane])
-			}
+			pix.move(b.buf, n, i)
 			ok = append(ok, f)
 			n++
 		}
 		if n > 0 {
-			feats, err := m.EncodeImage(b.buf[:n*plane], n)
+			feats, err := pix.encode(b.buf, n)
 			if err != nil {
 				return DirSummary{}, err
 			}
@@ -425,4 +424,58 @@ func (st *dirState) close() {
 		st.indexF.Close()
 		st.indexF = nil
 	}
+}
+
+// pixelBuf holds one batch of preprocessed images: uint8 [B,R,R,3] or
+// float32 [B,3,R,R].
+type pixelBuf struct {
+	u8  []uint8
+	f32 []float32
+}
+
+// pixelIO fills and encodes pixel buffers in the form the model takes best.
+type pixelIO struct {
+	m     *Model
+	u8    bool
+	plane int // elements per image
+	bs    int
+}
+
+func newPixelIO(m *Model, bs int) *pixelIO {
+	r := m.info.ImageResolution
+	return &pixelIO{m: m, u8: m.hasU8, plane: 3 * r * r, bs: bs}
+}
+
+func (p *pixelIO) alloc() pixelBuf {
+	if p.u8 {
+		return pixelBuf{u8: make([]uint8, p.bs*p.plane)}
+	}
+	return pixelBuf{f32: make([]float32, p.bs*p.plane)}
+}
+
+func (p *pixelIO) fill(ctx context.Context, paths []string, b pixelBuf) []error {
+	pre := p.m.Preprocessor()
+	if p.u8 {
+		return pre.BatchFilesU8(ctx, paths, b.u8[:len(paths)*p.plane])
+	}
+	return pre.BatchFiles(ctx, paths, b.f32[:len(paths)*p.plane])
+}
+
+// move copies image i of the batch to slot j (j <= i).
+func (p *pixelIO) move(b pixelBuf, j, i int) {
+	if i == j {
+		return
+	}
+	if p.u8 {
+		copy(b.u8[j*p.plane:(j+1)*p.plane], b.u8[i*p.plane:(i+1)*p.plane])
+		return
+	}
+	copy(b.f32[j*p.plane:(j+1)*p.plane], b.f32[i*p.plane:(i+1)*p.plane])
+}
+
+func (p *pixelIO) encode(b pixelBuf, n int) (Matrix, error) {
+	if p.u8 {
+		return p.m.EncodeImageU8(b.u8[:n*p.plane], n)
+	}
+	return p.m.EncodeImage(b.f32[:n*p.plane], n)
 }

@@ -60,7 +60,7 @@ ARCH_KEYS = (
 )
 
 #: Methods a scripted :class:`CLIP` exposes.
-METHODS = ("encode_image", "encode_text", "forward", "logits", "logit_scale_exp")
+METHODS = ("encode_image", "encode_image_u8", "encode_text", "forward", "logits", "logit_scale_exp")
 
 #: int64 scalar buffers found in the released TorchScript archives; they are
 #: not parameters of the model and are dropped before loading.
@@ -394,6 +394,25 @@ class CLIP(nn.Module):
     def encode_image(self, image: torch.Tensor) -> torch.Tensor:
         """Image features [N, embed_dim] (unnormalised) from pixels [N, 3, R, R]."""
         return self.visual(image.to(self.visual.conv1.weight.dtype))
+
+    @torch.jit.export
+    def encode_image_u8(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Image features from resized, cropped RGB pixels uint8 [N, R, R, 3].
+
+        Applies the reference transform's last two steps on the model's
+        device, with torchvision's exact float32 arithmetic: ToTensor
+        (HWC -> CHW, to float32, divide by 255) then Normalize (subtract the
+        mean, divide by the std). A quarter of the bytes of float32 pixels
+        cross to the device, and the result equals encode_image on the
+        normalised tensor bit for bit.
+        """
+        if pixels.dim() != 4 or pixels.shape[3] != 3:
+            raise ValueError("encode_image_u8: pixels must be [N, R, R, 3] uint8")
+        x = pixels.permute(0, 3, 1, 2).contiguous().to(torch.float32).div(255)
+        mean = torch.tensor([0.48145466, 0.4578275, 0.40821073], dtype=torch.float32, device=x.device)
+        std = torch.tensor([0.26862954, 0.26130258, 0.27577711], dtype=torch.float32, device=x.device)
+        x = x.sub(mean[:, None, None]).div(std[:, None, None])
+        return self.encode_image(x)
 
     @torch.jit.export
     def encode_text(self, text: torch.Tensor) -> torch.Tensor:

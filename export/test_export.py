@@ -264,7 +264,7 @@ class GoldenExportTest(unittest.TestCase):
             for k in ("image_resolution", "context_length", "embed_dim", "vocab_size"):
                 self.assertEqual(man[k], kw[k], k)
             self.assertEqual(man["dtype"], "float32")
-            self.assertEqual(man["methods"], ["encode_image", "encode_text", "forward", "logits", "logit_scale_exp"])
+            self.assertEqual(man["methods"], ["encode_image", "encode_image_u8", "encode_text", "forward", "logits", "logit_scale_exp"])
             self.assertEqual(man["torch_version"], torch.__version__)
             self.assertEqual(man["artifact"], "model.pt")
             self.assertEqual(man["artifact_sha256"], export.sha256_file(os.path.join(out, "model.pt")))

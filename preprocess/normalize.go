@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/goclip/goclip/npy"
@@ -78,3 +79,13 @@ func Float32ToFloat16(f float32) uint16 { return npy.Float32ToHalf(f) }
 // Float16ToFloat32 converts IEEE 754 binary16 bits to float32 exactly
 // (npy.HalfToFloat32).
 func Float16ToFloat32(h uint16) float32 { return npy.HalfToFloat32(h) }
+
+// Normalize turns one n×n×3 RGB image (the U8 functions' output) into the
+// [3,n,n] float32 tensor of torchvision's ToTensor + Normalize, bit for bit.
+func Normalize(rgb []uint8, n int, dst []float32) error {
+	if n <= 0 || len(rgb) != 3*n*n || len(dst) != 3*n*n {
+		return fmt.Errorf("%w: Normalize of %d bytes into %d floats for size %d", ErrBadSize, len(rgb), len(dst), n)
+	}
+	normalizeInto(rgb, n, dst)
+	return nil
+}

@@ -68,21 +68,23 @@ done
 wait $exports
 log "exports: $(ls -d "$W"/*/ 2>/dev/null | tr '\n' ' ')"
 # bench ARCH WHAT BATCH ITERS VARIANTS: e = eager, h = eager from host
-# memory, g = Go API (exact), f = Go API with TorchScript fusion (--fast).
+# memory, u = Go API on uint8 pixels (normalised on the device),
+# g = Go API on float32 pixels, f = g with TorchScript fusion (--fast).
 bench() {
   local a=$1 w=$2 b=$3 it=$4 v=$5 n
   n=$(echo "$a" | tr '/@' '--')
   log "bench $a $w batch $b"
   case $v in *e*) $PY export/bench_eager.py --arch "$a" --device $DEV --batch "$b" --what "$w" --iters "$it" | tee -a "$OUT/bench.jsonl";; esac
   case $v in *h*) $PY export/bench_eager.py --arch "$a" --device $DEV --batch "$b" --what "$w" --iters "$it" --host-inputs | tee -a "$OUT/bench.jsonl";; esac
+  case $v in *u*) "$D/clip" bench --model "$W/$n" --device $DEV --batch-size "$b" --what "$w" --iters "$it" --u8 | tee -a "$OUT/bench.jsonl";; esac
   case $v in *g*) "$D/clip" bench --model "$W/$n" --device $DEV --batch-size "$b" --what "$w" --iters "$it" | tee -a "$OUT/bench.jsonl";; esac
   case $v in *f*) "$D/clip" bench --model "$W/$n" --device $DEV --batch-size "$b" --what "$w" --iters "$it" --fast | tee -a "$OUT/bench.jsonl";; esac
 }
-bench "$VITB" image 256 20 ehgf
+bench "$VITB" image 256 20 ehguf
 bench "$VITB" text 256 20 eg
-bench "$VITB" image 1 100 egf
-bench "$RN" image 256 10 eg
-bench "$VITL" image 256 5 eg
+bench "$VITB" image 1 100 eguf
+bench "$RN" image 256 10 egu
+bench "$VITL" image 256 5 egu
 
 # --- folder pipeline: official Python DataLoader vs clip embed --images-dir --------
 wait $photos

@@ -14,6 +14,7 @@ func benchCmd() *command {
 		{name: "what", kind: valueArg, usage: "image (default) or text"},
 		{name: "iters", kind: valueArg, usage: "timed calls (default 20)"},
 		{name: "warmup", kind: valueArg, usage: "untimed calls first (default 3)"},
+		{name: "u8", kind: boolArg, usage: "images as resized RGB bytes (EncodeImageU8: normalised on the device)"},
 	}, modelFlags...)
 	return &command{
 		name:    "bench",
@@ -30,6 +31,7 @@ type benchResult struct {
 	Device      string  `json:"device"`
 	Precision   string  `json:"precision"`
 	What        string  `json:"what"`
+	Input       string  `json:"input"`
 	Batch       int     `json:"batch"`
 	Iters       int     `json:"iters"`
 	ItemsPerSec float64 `json:"items_per_s"`
@@ -63,7 +65,16 @@ func runBench(ctx context.Context, e *env, a *parsedArgs) error {
 	b := batchSize(a, m)
 	rng := rand.New(rand.NewPCG(1, 2))
 	var call func() error
-	if what == "image" {
+	input := "float32"
+	if what == "image" && a.bools["u8"] {
+		input = "uint8"
+		r := info.ImageResolution
+		px := make([]uint8, b*r*r*3)
+		for i := range px {
+			px[i] = uint8(rng.IntN(256))
+		}
+		call = func() error { _, err := m.EncodeImageU8(px, b); return err }
+	} else if what == "image" {
 		r := info.ImageResolution
 		px := make([]float32, b*3*r*r)
 		for i := range px {
@@ -82,6 +93,7 @@ func runBench(ctx context.Context, e *env, a *parsedArgs) error {
 			tok[i*l+n+1] = 49407
 		}
 		call = func() error { _, err := m.EncodeTokens(tok, b, l); return err }
+		input = "int64"
 	}
 	for i := 0; i < warm; i++ {
 		if err := call(); err != nil {
@@ -100,7 +112,7 @@ func runBench(ctx context.Context, e *env, a *parsedArgs) error {
 	total := time.Since(start).Seconds()
 	sort.Float64s(times)
 	res := benchResult{
-		Model: info.Name, Device: info.Device, Precision: string(info.Precision), What: what,
+		Model: info.Name, Device: info.Device, Precision: string(info.Precision), What: what, Input: input,
 		Batch: b, Iters: iters, ItemsPerSec: float64(b*iters) / total,
 		MeanMs: total * 1000 / float64(iters), MedianMs: times[len(times)/2], MinMs: times[0],
 	}
