@@ -399,19 +399,23 @@ class CLIP(nn.Module):
     def encode_image_u8(self, pixels: torch.Tensor) -> torch.Tensor:
         """Image features from resized, cropped RGB pixels uint8 [N, R, R, 3].
 
-        Applies the reference transform's last two steps on the model's
-        device, with torchvision's exact float32 arithmetic: ToTensor
-        (HWC -> CHW, to float32, divide by 255) then Normalize (subtract the
-        mean, divide by the std). A quarter of the bytes of float32 pixels
-        cross to the device, and the result equals encode_image on the
-        normalised tensor bit for bit.
+        Applies the reference transform's last two steps (ToTensor, then
+        Normalize) bit for bit: their float32 arithmetic runs once on the CPU
+        for the 3x256 possible byte values, exactly as torchvision computes
+        it, and the table is then looked up on the model's device. (Doing the
+        arithmetic on a GPU would not be exact: CUDA kernels divide by a
+        scalar through its reciprocal.) A quarter of the bytes of float32
+        pixels cross to the device; the result equals encode_image on the
+        normalised tensor.
         """
-        if pixels.dim() != 4 or pixels.shape[3] != 3:
-            raise ValueError("encode_image_u8: pixels must be [N, R, R, 3] uint8")
-        x = pixels.permute(0, 3, 1, 2).contiguous().to(torch.float32).div(255)
-        mean = torch.tensor([0.48145466, 0.4578275, 0.40821073], dtype=torch.float32, device=x.device)
-        std = torch.tensor([0.26862954, 0.26130258, 0.27577711], dtype=torch.float32, device=x.device)
-        x = x.sub(mean[:, None, None]).div(std[:, None, None])
+        if pixels.dim() != 4 or pixels.shape[3] != 3 or pixels.dtype != torch.uint8:
+            raise ValueError("encode_image_u8: pixels must be uint8 [N, R, R, 3]")
+        values = torch.arange(256, dtype=torch.float32).div(255)
+        mean = torch.tensor([0.48145466, 0.4578275, 0.40821073], dtype=torch.float32)
+        std = torch.tensor([0.26862954, 0.26130258, 0.27577711], dtype=torch.float32)
+        table = values[None, :].sub(mean[:, None]).div(std[:, None]).reshape(-1).to(pixels.device)
+        offsets = torch.tensor([0, 256, 512], dtype=torch.int64, device=pixels.device)
+        x = table.take(pixels.to(torch.int64) + offsets).permute(0, 3, 1, 2).contiguous()
         return self.encode_image(x)
 
     @torch.jit.export

@@ -150,6 +150,27 @@ class GoldenExportTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
+    def test_encode_image_u8(self):
+        """encode_image_u8 on the golden resized bytes equals encode_image on
+        the golden float32 tensors, and its table is torchvision's exactly."""
+        lut = load_npy(os.path.join(SHARED, "golden", "preprocess", "normalize_lut.npy"))
+        values = torch.arange(256, dtype=torch.float32).div(255)
+        mean = torch.tensor([0.48145466, 0.4578275, 0.40821073], dtype=torch.float32)
+        std = torch.tensor([0.26862954, 0.26130258, 0.27577711], dtype=torch.float32)
+        table = values[None, :].sub(mean[:, None]).div(std[:, None]).numpy()
+        self.assertTrue(np.array_equal(table.view(np.uint32), lut.view(np.uint32)))
+        arrays = os.path.join(SHARED, "golden", "preprocess", "arrays")
+        names = [im["name"] for im in read_json(os.path.join(golden_dir("tiny_vit_b32"), "meta.json"))["inputs"]["images"]]
+        u8 = torch.from_numpy(np.stack([load_npy(os.path.join(arrays, n + ".n224.u8.npy.gz")) for n in names]))
+        f32 = torch.from_numpy(np.stack([load_npy(os.path.join(arrays, n + ".n224.f32.npy.gz")) for n in names]))
+        for name in GOLDEN_MODELS:
+            with self.subTest(model=name), torch.inference_mode():
+                a = self.models[name].encode_image_u8(u8)
+                b = self.models[name].encode_image(f32)
+                self.assertTrue(torch.equal(a, b))
+        with self.assertRaises(Exception):
+            self.models["tiny_vit_b32"].encode_image_u8(u8.float())
+
     def test_parity_with_official_goldens(self):
         for name in GOLDEN_MODELS:
             images, tokens, _ = golden_inputs(name)

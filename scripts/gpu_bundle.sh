@@ -12,7 +12,7 @@ go test -c -o .device/torch.test ./torch
 go test -c -o .device/clip.test ./clip
 cp -L /usr/lib/x86_64-linux-gnu/libjpeg.so.62 .device/lib/
 cp -r "$shared/golden/models" .device/shared/golden/
-cp -r "$shared/golden/preprocess/images" .device/shared/golden/preprocess/
+cp -r "$shared/golden/preprocess/images" "$shared/golden/preprocess/arrays" .device/shared/golden/preprocess/
 cp "$shared/golden/README.md" .device/shared/golden/
 cp "$shared/clip/bpe_simple_vocab_16e6.txt.gz" .device/shared/clip/
 du -sh .device
