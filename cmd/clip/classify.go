@@ -223,27 +223,37 @@ func runRank(ctx context.Context, e *env, a *parsedArgs) error {
 		rows.Data = append(rows.Data, feats.Row(i)...)
 		rows.Rows++
 	}
-	ranked, err := clip.Rank(q.Row(0), rows)
-	if err != nil {
+	if _, err := printRanking(e, a.bools["json"], q.Row(0), rows, good, top); err != nil {
 		return err
+	}
+	if len(good) < len(files) {
+		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d images could not be read", len(files)-len(good), len(files))}
+	}
+	return nil
+}
+
+// printRanking ranks feats by cosine similarity to query, keeps the best top
+// (0: all), prints them (a table, or JSON lines) and returns them as hits.
+func printRanking(e *env, jsonOut bool, query []float32, feats clip.Matrix, names []string, top int) ([]report.SearchHit, error) {
+	ranked, err := clip.Rank(query, feats)
+	if err != nil {
+		return nil, err
 	}
 	if top > 0 && top < len(ranked) {
 		ranked = ranked[:top]
 	}
 	out := bufio.NewWriter(e.stdout)
 	defer out.Flush()
+	hits := make([]report.SearchHit, len(ranked))
 	for i, r := range ranked {
-		if a.bools["json"] {
-			line, _ := json.Marshal(map[string]any{"rank": i + 1, "file": good[r.Index], "score": r.Score})
+		hits[i] = report.SearchHit{Rank: i + 1, File: names[r.Index], Score: r.Score}
+		if jsonOut {
+			line, _ := json.Marshal(map[string]any{"rank": i + 1, "file": names[r.Index], "score": r.Score})
 			out.Write(line)
 			out.WriteByte('\n')
 		} else {
-			fmt.Fprintf(out, "%3d  %.4f  %s\n", i+1, r.Score, good[r.Index])
+			fmt.Fprintf(out, "%3d  %.4f  %s\n", i+1, r.Score, names[r.Index])
 		}
 	}
-	if len(good) < len(files) {
-		out.Flush()
-		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d images could not be read", len(files)-len(good), len(files))}
-	}
-	return nil
+	return hits, nil
 }

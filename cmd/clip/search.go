@@ -64,25 +64,9 @@ func runSearch(ctx context.Context, e *env, a *parsedArgs) error {
 	if err != nil {
 		return err
 	}
-	ranked, err := clip.Rank(q.Row(0), feats)
+	hits, err := printRanking(e, a.bools["json"], q.Row(0), feats, names, top)
 	if err != nil {
 		return err
-	}
-	if top > 0 && top < len(ranked) {
-		ranked = ranked[:top]
-	}
-	out := bufio.NewWriter(e.stdout)
-	defer out.Flush()
-	hits := make([]report.SearchHit, len(ranked))
-	for i, r := range ranked {
-		hits[i] = report.SearchHit{Rank: i + 1, File: names[r.Index], Score: r.Score}
-		if a.bools["json"] {
-			line, _ := json.Marshal(map[string]any{"rank": i + 1, "file": names[r.Index], "score": r.Score})
-			out.Write(line)
-			out.WriteByte('\n')
-		} else {
-			fmt.Fprintf(out, "%3d  %.4f  %s\n", i+1, r.Score, names[r.Index])
-		}
 	}
 	if page := a.str("html", ""); page != "" {
 		return writePage(page, func(f *os.File) error {
