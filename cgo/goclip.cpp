@@ -239,6 +239,21 @@ char *gc_module_run(gc_module m, const char *method, const gc_tensor *inputs,
   return nullptr;
 }
 
+char *gc_module_run_direct(gc_module m, const char *method, const gc_tensor *inputs,
+                           int32_t n_in, void *d0, void *d1, void *d2, void *d3,
+                           int32_t out_dtype, int32_t num_threads,
+                           gc_tensor **outputs, int32_t *n_out) {
+  if (n_in < 0 || n_in > 4 || (n_in > 0 && inputs == nullptr))
+    return dup("gc_module_run_direct takes 0 to 4 inputs");
+  gc_tensor local[4];
+  void *data[4] = {d0, d1, d2, d3};
+  for (int32_t i = 0; i < n_in; i++) {
+    local[i] = inputs[i];
+    local[i].data = data[i];
+  }
+  return gc_module_run(m, method, local, n_in, out_dtype, num_threads, outputs, n_out);
+}
+
 char *gc_module_to(gc_module m, const char *device, int32_t dtype) {
   return guard([&] {
     if (m == nullptr) throw Fail("module is NULL");

@@ -59,6 +59,14 @@ char *gc_module_run(gc_module m, const char *method, const gc_tensor *inputs,
                     int32_t n_in, int32_t out_dtype, int32_t num_threads,
                     gc_tensor **outputs, int32_t *n_out);
 
+/* gc_module_run with the data pointers of up to four inputs passed as
+ * arguments (inputs[i].data is ignored): callers whose runtime forbids
+ * storing their pointers in an array (Go) need not pin the memory. */
+char *gc_module_run_direct(gc_module m, const char *method, const gc_tensor *inputs,
+                           int32_t n_in, void *d0, void *d1, void *d2, void *d3,
+                           int32_t out_dtype, int32_t num_threads,
+                           gc_tensor **outputs, int32_t *n_out);
+
 /* Moves the module to device (NULL keeps it) and, when dtype >= 0, converts
  * its floating parameters and buffers to dtype. */
 char *gc_module_to(gc_module m, const char *device, int32_t dtype);

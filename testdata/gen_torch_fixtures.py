@@ -37,6 +37,12 @@ class Ops(nn.Module):
         return a + b
 
     @torch.jit.export
+    def sum5(self, a: Tensor, b: Tensor, c: Tensor, d: Tensor, e: Tensor) -> Tensor:
+        # Five inputs: more than the shim's pointer arguments, so the Go side
+        # pins them instead.
+        return a + 10 * b + 100 * c + 1000 * d + 10000 * e
+
+    @torch.jit.export
     def pair(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         return x * 2, x.sum()
 

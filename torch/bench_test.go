@@ -42,24 +42,37 @@ func BenchmarkForward(b *testing.B) {
 			}
 		}
 	})
-	b.Run("goroutines=GOMAXPROCS", func(b *testing.B) {
-		m := benchModule(b)
-		n := runtime.GOMAXPROCS(0)
-		b.ResetTimer()
-		var wg sync.WaitGroup
-		per := b.N/n + 1
-		for g := 0; g < n; g++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; i < per; i++ {
-					if _, err := m.Run("forward", x); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			}()
+	for _, shared := range []bool{true, false} {
+		name := "goroutines=GOMAXPROCS"
+		if !shared {
+			name += ",module-each"
 		}
-		wg.Wait()
-	})
+		b.Run(name, func(b *testing.B) {
+			n := runtime.GOMAXPROCS(0)
+			mods := make([]*Module, n)
+			for g := range mods {
+				if g == 0 || !shared {
+					mods[g] = benchModule(b)
+				} else {
+					mods[g] = mods[0]
+				}
+			}
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			per := b.N/n + 1
+			for g := 0; g < n; g++ {
+				wg.Add(1)
+				go func(m *Module) {
+					defer wg.Done()
+					for i := 0; i < per; i++ {
+						if _, err := m.Run("forward", x); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}(mods[g])
+			}
+			wg.Wait()
+		})
+	}
 }

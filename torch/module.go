@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -23,6 +24,29 @@ type Module struct {
 	path    string
 	device  Device
 	threads int32
+	names   sync.Map     // method name -> *C.char, freed by Close
+	nnames  atomic.Int32 // entries in names
+}
+
+// maxCachedNames bounds the method-name cache (callers may pass any string).
+const maxCachedNames = 64
+
+// cname returns the C string of a method name, made once per module for
+// the first names seen; temp reports a string the caller must free.
+func (m *Module) cname(method string) (c *C.char, temp bool) {
+	if c, ok := m.names.Load(method); ok {
+		return c.(*C.char), false
+	}
+	c = C.CString(method)
+	if m.nnames.Load() >= maxCachedNames {
+		return c, true
+	}
+	if prev, loaded := m.names.LoadOrStore(method, c); loaded {
+		C.free(unsafe.Pointer(c))
+		return prev.(*C.char), false
+	}
+	m.nnames.Add(1)
+	return c, false
 }
 
 // LoadOption configures Load.
@@ -158,30 +182,48 @@ func (m *Module) run(method string, outDType DType, inputs []Tensor) (outs []Ten
 	if m.h == nil {
 		return nil, ErrClosed
 	}
-	var pin runtime.Pinner
-	defer pin.Unpin()
 	cin := make([]C.gc_tensor, len(inputs))
+	var data [4]unsafe.Pointer
 	for i, t := range inputs {
 		p, _, _ := t.raw()
-		if p != nil {
-			pin.Pin(p)
-		}
 		cin[i].dtype = C.int32_t(t.DType)
 		cin[i].ndim = C.int32_t(len(t.Shape))
 		for k, d := range t.Shape {
 			cin[i].shape[k] = C.int64_t(d)
 		}
-		cin[i].data = p
+		if i < len(data) {
+			data[i] = p
+		} else {
+			cin[i].data = p
+		}
 	}
 	var inPtr *C.gc_tensor
 	if len(cin) > 0 {
 		inPtr = &cin[0]
 	}
-	cname := C.CString(method)
-	defer C.free(unsafe.Pointer(cname))
+	cmeth, temp := m.cname(method)
+	if temp {
+		defer C.free(unsafe.Pointer(cmeth))
+	}
 	var cout *C.gc_tensor
 	var nout C.int32_t
-	e := C.gc_module_run(m.h, cname, inPtr, C.int32_t(len(cin)), C.int32_t(outDType), C.int32_t(m.threads), &cout, &nout)
+	var e *C.char
+	if len(inputs) <= len(data) {
+		// The data pointers travel as arguments: no pinning needed.
+		e = C.gc_module_run_direct(m.h, cmeth, inPtr, C.int32_t(len(cin)), data[0], data[1], data[2], data[3],
+			C.int32_t(outDType), C.int32_t(m.threads), &cout, &nout)
+	} else {
+		// Go pointers stored in the array must be pinned for the call.
+		var pin runtime.Pinner
+		defer pin.Unpin()
+		for i := range cin {
+			if p, _, _ := inputs[i].raw(); p != nil {
+				pin.Pin(p)
+				cin[i].data = p
+			}
+		}
+		e = C.gc_module_run(m.h, cmeth, inPtr, C.int32_t(len(cin)), C.int32_t(outDType), C.int32_t(m.threads), &cout, &nout)
+	}
 	if err := errString("run", method, e); err != nil {
 		return nil, err
 	}
@@ -271,6 +313,11 @@ func (m *Module) Close() error {
 		C.gc_module_free(m.h)
 		m.h = nil
 		runtime.SetFinalizer(m, nil)
+		m.names.Range(func(k, v any) bool {
+			C.free(unsafe.Pointer(v.(*C.char)))
+			m.names.Delete(k)
+			return true
+		})
 	}
 	return nil
 }

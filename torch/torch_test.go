@@ -2,6 +2,7 @@ package torch
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -86,7 +87,7 @@ func TestMethods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"add", "dtypes", "echo", "fail", "forward", "listed", "nothing", "pair", "project", "to_half"}
+	want := []string{"add", "dtypes", "echo", "fail", "forward", "listed", "nothing", "pair", "project", "sum5", "to_half"}
 	have := map[string]bool{}
 	for _, n := range got {
 		have[n] = true
@@ -149,6 +150,15 @@ func TestMultipleInputsAndOutputs(t *testing.T) {
 	}
 	if got := out[0].Data.([]float32); !reflect.DeepEqual(got, []float32{11, 22, 33}) {
 		t.Errorf("add = %v", got)
+	}
+	var five []Tensor
+	for k := 1; k <= 5; k++ {
+		x, _ := NewTensor([]int64{int64(k), int64(k + 1)}, 2)
+		five = append(five, x)
+	}
+	out, err = m.Run("sum5", five...)
+	if err != nil || !reflect.DeepEqual(out[0].Data, []int64{54321, 65432}) {
+		t.Errorf("sum5 = %+v, %v", out, err)
 	}
 	out, err = m.Run("pair", a)
 	if err != nil {
@@ -300,6 +310,15 @@ func TestBadInput(t *testing.T) {
 		if _, err := m.Run("echo", in); !errors.Is(err, ErrInvalidTensor) {
 			t.Errorf("invalid tensor %d: err = %v", i, err)
 		}
+	}
+	// Arbitrary method names do not grow the name cache without bound.
+	for i := 0; i < 2*maxCachedNames; i++ {
+		if _, err := m.Run(fmt.Sprintf("nope%d", i), f32); err == nil {
+			t.Fatal("unknown method accepted")
+		}
+	}
+	if n := m.nnames.Load(); n > maxCachedNames {
+		t.Errorf("%d cached method names", n)
 	}
 	// The module still works after all those failures.
 	if out, err := m.Run("forward", f32); err != nil || out[0].Data.([]float32)[0] != 3 {
