@@ -32,8 +32,10 @@ char *dup(const std::string &s) {
   return p;
 }
 
-// guard runs fn and converts any exception into an error message.
-char *guard(const std::function<void()> &fn) {
+// guard runs fn and converts any exception into an error message. (A
+// template, not std::function: no allocation on the per-call path.)
+template <typename F>
+char *guard(F &&fn) {
   try {
     fn();
     return nullptr;
