@@ -7,9 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . build/env.sh
 cmake -S . -B build/bench -DGOCLIP_BUILD_BENCH=ON >/dev/null
-cmake --build build/bench --target bench_call -j"$(nproc)" >/dev/null
+cmake --build build/bench --target bench_call bench_shim -j"$(nproc)" >/dev/null
 echo "== one call, C++ vs Go (noop on a [1,64] float32 input, 1 thread)"
-build/bench/bench_call testdata/torch/mlp.pt noop 1 64 200000
+for i in 1 2 3; do
+  build/bench/bench_call testdata/torch/mlp.pt noop 1 64 200000
+  build/bench/bench_shim testdata/torch/mlp.pt noop 200000
+done
 go test -run XXX -bench 'BenchmarkRunNoop' -benchtime 200000x -count 3 ./torch | grep Benchmark
 echo "== concurrency: MLP forward on [64,64], 1 goroutine vs GOMAXPROCS=$(nproc)"
 go test -run XXX -bench 'BenchmarkForward' -benchtime 3s -count 3 ./torch | grep Benchmark
