@@ -117,7 +117,7 @@ func runClassify(ctx context.Context, e *env, a *parsedArgs) error {
 	for i, f := range files {
 		if errs[i] != nil {
 			failed++
-			fmt.Fprintf(e.stderr, "clip classify: %s: %v\n", f, errs[i])
+			fmt.Fprintf(e.stderr, "clip classify: %s\n", fileMessage(f, errs[i]))
 			continue
 		}
 		p := preds[i]
@@ -216,7 +216,7 @@ func runRank(ctx context.Context, e *env, a *parsedArgs) error {
 	rows.Cols = feats.Cols
 	for i, f := range files {
 		if errs[i] != nil {
-			fmt.Fprintf(e.stderr, "clip rank: %s: %v\n", f, errs[i])
+			fmt.Fprintf(e.stderr, "clip rank: %s\n", fileMessage(f, errs[i]))
 			continue
 		}
 		good = append(good, f)

@@ -43,7 +43,7 @@ func runEmbedDir(ctx context.Context, e *env, a *parsedArgs, out string) error {
 		OnProgress: bar.update,
 		OnError: func(file string, err error) {
 			bar.clear()
-			fmt.Fprintf(e.stderr, "clip embed: skipped %s: %v\n", file, err)
+			fmt.Fprintf(e.stderr, "clip embed: skipped %s\n", fileMessage(file, err))
 		},
 	}
 	sum, err := m.EmbedDir(ctx, dir, out, opt)

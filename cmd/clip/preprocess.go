@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"strings"
 
 	"github.com/goclip/goclip/npy"
 	"github.com/goclip/goclip/preprocess"
@@ -76,8 +76,18 @@ func runPreprocess(ctx context.Context, e *env, a *parsedArgs) error {
 func firstFileError(files []string, errs []error) error {
 	for i, err := range errs {
 		if err != nil {
-			return &exitError{code: 1, msg: fmt.Sprintf("%s: %v", files[i], err)}
+			return &exitError{code: 1, msg: fileMessage(files[i], err)}
 		}
 	}
 	return nil
+}
+
+// fileMessage is "FILE: error", without repeating the file when the error
+// already names it.
+func fileMessage(file string, err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, file+":") {
+		return msg
+	}
+	return file + ": " + msg
 }
