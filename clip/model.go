@@ -181,7 +181,7 @@ func (m *Model) EncodeImage(pixels []float32, n int) (Matrix, error) {
 		r = side
 	}
 	t := torch.Tensor{Shape: []int64{int64(n), 3, int64(r), int64(r)}, DType: torch.Float32, Data: pixels}
-	return m.features("encode_image", t, n)
+	return m.features("encode_image", t)
 }
 
 // EncodeImageU8 returns image features [n, EmbedDim] for n images given as
@@ -207,48 +207,70 @@ func (m *Model) EncodeImageU8(pixels []uint8, n int) (Matrix, error) {
 		return m.EncodeImage(f, n)
 	}
 	t := torch.Tensor{Shape: []int64{int64(n), int64(r), int64(r), 3}, DType: torch.Uint8, Data: pixels}
-	return m.features("encode_image_u8", t, n)
+	return m.features("encode_image_u8", t)
 }
 
 // EncodeText returns text features [len(tokens), EmbedDim] for token rows of
 // the model's context length (as Tokenize makes them).
 func (m *Model) EncodeText(tokens [][]int32) (Matrix, error) {
+	t, err := m.tokenTensor(tokens)
+	if err != nil {
+		return Matrix{}, err
+	}
+	return m.features("encode_text", t)
+}
+
+// EncodeTokens is EncodeText over a flat [n, length] int64 buffer.
+func (m *Model) EncodeTokens(tokens []int64, n, length int) (Matrix, error) {
+	if err := m.checkTokens(tokens, n, length); err != nil {
+		return Matrix{}, err
+	}
+	t := torch.Tensor{Shape: []int64{int64(n), int64(length)}, DType: torch.Int64, Data: tokens}
+	return m.features("encode_text", t)
+}
+
+// tokenTensor flattens token rows into the int64 [n, length] tensor the
+// model takes, checking them as EncodeTokens does.
+func (m *Model) tokenTensor(tokens [][]int32) (torch.Tensor, error) {
 	if len(tokens) == 0 {
-		return Matrix{}, fmt.Errorf("%w: no token rows", ErrInput)
+		return torch.Tensor{}, fmt.Errorf("%w: no token rows", ErrInput)
 	}
 	l := len(tokens[0])
 	flat := make([]int64, 0, len(tokens)*l)
 	for i, row := range tokens {
 		if len(row) != l {
-			return Matrix{}, fmt.Errorf("%w: token row %d has %d tokens, row 0 has %d", ErrInput, i, len(row), l)
+			return torch.Tensor{}, fmt.Errorf("%w: token row %d has %d tokens, row 0 has %d", ErrInput, i, len(row), l)
 		}
 		for _, id := range row {
 			flat = append(flat, int64(id))
 		}
 	}
-	return m.EncodeTokens(flat, len(tokens), l)
+	if err := m.checkTokens(flat, len(tokens), l); err != nil {
+		return torch.Tensor{}, err
+	}
+	return torch.Tensor{Shape: []int64{int64(len(tokens)), int64(l)}, DType: torch.Int64, Data: flat}, nil
 }
 
-// EncodeTokens is EncodeText over a flat [n, length] int64 buffer.
-func (m *Model) EncodeTokens(tokens []int64, n, length int) (Matrix, error) {
+// checkTokens checks a flat [n, length] buffer against the model's context
+// length and vocabulary.
+func (m *Model) checkTokens(tokens []int64, n, length int) error {
 	if n <= 0 || length <= 0 || len(tokens) != n*length {
-		return Matrix{}, fmt.Errorf("%w: %d token ids for %d rows of %d", ErrInput, len(tokens), n, length)
+		return fmt.Errorf("%w: %d token ids for %d rows of %d", ErrInput, len(tokens), n, length)
 	}
 	if c := m.info.ContextLength; c > 0 && length != c {
-		return Matrix{}, fmt.Errorf("%w: token rows have %d ids; the model's context length is %d", ErrInput, length, c)
+		return fmt.Errorf("%w: token rows have %d ids; the model's context length is %d", ErrInput, length, c)
 	}
 	if v := m.info.VocabSize; v > 0 {
 		for i, id := range tokens {
 			if id < 0 || id >= int64(v) {
-				return Matrix{}, fmt.Errorf("%w: token id %d at row %d, position %d is outside the vocabulary [0, %d)", ErrInput, id, i/length, i%length, v)
+				return fmt.Errorf("%w: token id %d at row %d, position %d is outside the vocabulary [0, %d)", ErrInput, id, i/length, i%length, v)
 			}
 		}
 	}
-	t := torch.Tensor{Shape: []int64{int64(n), int64(length)}, DType: torch.Int64, Data: tokens}
-	return m.features("encode_text", t, n)
+	return nil
 }
 
-func (m *Model) features(method string, in torch.Tensor, n int) (Matrix, error) {
+func (m *Model) features(method string, in torch.Tensor) (Matrix, error) {
 	outs, err := m.mod.RunFloat32(method, in)
 	if err != nil {
 		return Matrix{}, m.torchErr(err)
@@ -264,7 +286,7 @@ func toMatrix(t torch.Tensor, what string) (Matrix, error) {
 	return Matrix{Rows: int(t.Shape[0]), Cols: int(t.Shape[1]), Data: d}, nil
 }
 
-// halfTensor builds the model-dtype tensor of a feature matrix: float16 for
+// featureTensor builds the model-dtype tensor of a feature matrix: float16 for
 // fp16 models (features widened from float16 convert back exactly).
 func (m *Model) featureTensor(f Matrix) torch.Tensor {
 	shape := []int64{int64(f.Rows), int64(f.Cols)}
@@ -305,23 +327,11 @@ func (m *Model) Forward(pixels []float32, nImages int, tokens [][]int32) (Matrix
 	if nImages <= 0 || len(pixels) != nImages*3*r*r {
 		return Matrix{}, fmt.Errorf("%w: %d values for %d images of 3x%dx%d", ErrInput, len(pixels), nImages, r, r)
 	}
-	if len(tokens) == 0 {
-		return Matrix{}, fmt.Errorf("%w: no token rows", ErrInput)
-	}
-	flat := make([]int64, 0, len(tokens)*m.info.ContextLength)
-	for i, row := range tokens {
-		if len(row) != m.info.ContextLength {
-			return Matrix{}, fmt.Errorf("%w: token row %d has %d ids, want %d", ErrInput, i, len(row), m.info.ContextLength)
-		}
-		for _, id := range row {
-			if id < 0 || int(id) >= m.info.VocabSize {
-				return Matrix{}, fmt.Errorf("%w: token id %d outside the vocabulary", ErrInput, id)
-			}
-			flat = append(flat, int64(id))
-		}
+	txt, err := m.tokenTensor(tokens)
+	if err != nil {
+		return Matrix{}, err
 	}
 	img := torch.Tensor{Shape: []int64{int64(nImages), 3, int64(r), int64(r)}, DType: torch.Float32, Data: pixels}
-	txt := torch.Tensor{Shape: []int64{int64(len(tokens)), int64(m.info.ContextLength)}, DType: torch.Int64, Data: flat}
 	outs, err := m.mod.RunFloat32("forward", img, txt)
 	if err != nil {
 		return Matrix{}, m.torchErr(err)
@@ -372,7 +382,7 @@ func (m *Model) EncodeTexts(texts []string) (Matrix, error) {
 		return Matrix{}, err
 	}
 	out := Matrix{Cols: m.info.EmbedDim}
-	bs := m.batchSize()
+	bs := m.BatchSize()
 	for start := 0; start < len(rows); start += bs {
 		end := min(start+bs, len(rows))
 		f, err := m.EncodeText(rows[start:end])
@@ -386,7 +396,10 @@ func (m *Model) EncodeTexts(texts []string) (Matrix, error) {
 	return out, nil
 }
 
-func (m *Model) batchSize() int {
+// BatchSize is how many images or texts the convenience encoders send to
+// the model at once: WithBatchSize's value, else 256 for fp16 models and 32
+// otherwise.
+func (m *Model) BatchSize() int {
 	if m.cfg.batchSize > 0 {
 		return m.cfg.batchSize
 	}
@@ -416,7 +429,7 @@ func (m *Model) EncodeImageFiles(ctx context.Context, paths []string) (Matrix, [
 	if m.info.ImageResolution == 0 {
 		return Matrix{}, nil, errors.New("clip: image resolution unknown (bare artifact without manifest)")
 	}
-	bs := m.batchSize()
+	bs := m.BatchSize()
 	pix := newPixelIO(m, bs)
 	buf := pix.alloc()
 	out := NewMatrix(len(paths), m.info.EmbedDim)

@@ -170,7 +170,7 @@ func (m *Model) EmbedDir(ctx context.Context, dir, out string, opt DirOptions) (
 			opt.OnProgress(prog)
 		}
 	}
-	bs := m.batchSize()
+	bs := m.BatchSize()
 	// Artifacts with encode_image_u8 take the resized RGB bytes and
 	// normalise on the device (a quarter of the bytes to move); older ones
 	// take float32 tensors normalised here.

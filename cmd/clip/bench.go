@@ -62,7 +62,7 @@ func runBench(ctx context.Context, e *env, a *parsedArgs) error {
 	}
 	defer m.Close()
 	info := m.Info()
-	b := batchSize(a, m)
+	b := m.BatchSize()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var call func() error
 	input := "float32"

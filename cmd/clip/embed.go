@@ -171,7 +171,7 @@ func imageFeatures(ctx context.Context, m *clip.Model, a *parsedArgs) (clip.Matr
 		return clip.Matrix{}, &exitError{code: 1, msg: fmt.Sprintf("%s: images are %dx%d, the model takes %dx%d", path, arr.Shape[2], arr.Shape[3], r, r)}
 	}
 	n, plane := arr.Shape[0], 3*arr.Shape[2]*arr.Shape[3]
-	return inBatches(n, batchSize(a, m), func(s, e int) (clip.Matrix, error) {
+	return inBatches(n, m.BatchSize(), func(s, e int) (clip.Matrix, error) {
 		return m.EncodeImage(px[s*plane:e*plane], e-s)
 	})
 }
@@ -190,19 +190,9 @@ func textFeatures(m *clip.Model, a *parsedArgs) (clip.Matrix, error) {
 		return clip.Matrix{}, &exitError{code: 1, msg: fmt.Sprintf("%s: want int32 or int64 [N,L] tokens, got %s %v", path, arr.DType, arr.Shape)}
 	}
 	n, l := arr.Shape[0], arr.Shape[1]
-	return inBatches(n, batchSize(a, m), func(s, e int) (clip.Matrix, error) {
+	return inBatches(n, m.BatchSize(), func(s, e int) (clip.Matrix, error) {
 		return m.EncodeTokens(ids[s*l:e*l], e-s, l)
 	})
-}
-
-func batchSize(a *parsedArgs, m *clip.Model) int {
-	if n, err := a.integer("batch-size", 0); err == nil && n > 0 {
-		return n
-	}
-	if m.Info().Precision == clip.FP16 {
-		return 256
-	}
-	return 32
 }
 
 // inBatches calls fn on [s,e) ranges of at most bs rows and stacks the results.
