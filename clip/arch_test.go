@@ -7,9 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -100,7 +97,7 @@ func TestArchitectures(t *testing.T) {
 				t.Fatalf("python reference: %v\n%s", err, b)
 			}
 
-			before := rssAfterGC()
+			before, _ := testutil.RSS()
 			m, err := Load(context.Background(), exp, WithDevice("cpu"), WithThreads(1))
 			if err != nil {
 				t.Fatal(err)
@@ -108,7 +105,8 @@ func TestArchitectures(t *testing.T) {
 			defer m.Close()
 			if c.name == "ViT-B/32" {
 				// Loading holds the weights once: under 1.2x the artifact's size.
-				grew := rssAfterGC() - before
+				after, _ := testutil.RSS()
+				grew := after - before
 				fi, _ := os.Stat(man.ArtifactPath(exp))
 				t.Logf("ViT-B/32: loading grew RSS by %.1f MiB for a %.1f MiB artifact (%.2fx)", float64(grew)/(1<<20), float64(fi.Size())/(1<<20), float64(grew)/float64(fi.Size()))
 				if float64(grew) > 1.2*float64(fi.Size()) {
@@ -145,17 +143,4 @@ func TestArchitectures(t *testing.T) {
 			}
 		})
 	}
-}
-
-// rssAfterGC returns the resident set size after a full collection.
-func rssAfterGC() int64 {
-	runtime.GC()
-	debug.FreeOSMemory()
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	pages, _ := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(os.Getpagesize())
 }

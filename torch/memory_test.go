@@ -1,25 +1,10 @@
 package torch
 
 import (
-	"os"
-	"runtime"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"testing"
-)
 
-// rssBytes reads the resident set size of this process from /proc.
-func rssBytes(t *testing.T) int64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Skip("no /proc/self/statm on this system")
-	}
-	f := strings.Fields(string(b))
-	pages, _ := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(os.Getpagesize())
-}
+	"github.com/goclip/goclip/internal/testutil"
+)
 
 // TestRSSFlat makes tens of thousands of calls, a third of them failing, and
 // checks that resident memory does not grow: every output buffer, error
@@ -47,9 +32,11 @@ func TestRSSFlat(t *testing.T) {
 		}
 	}
 	settle := func() int64 {
-		runtime.GC()
-		debug.FreeOSMemory()
-		return rssBytes(t)
+		rss, ok := testutil.RSS()
+		if !ok {
+			t.Skip("no /proc/self/statm on this system")
+		}
+		return rss
 	}
 	for i := 0; i < 3000; i++ {
 		call(i)
