@@ -70,13 +70,13 @@ func embedCmd() *command {
 		{name: "text", kind: multiArg, usage: "input: texts"},
 		{name: "images-dir", kind: valueArg, usage: "input: every image below DIR (writes OUT.npy and OUT.jsonl)"},
 		{name: "logits", kind: boolArg, usage: "with one image and one text input: write logits_per_image"},
-		{name: "shard", kind: valueArg, usage: "with --images-dir: i/n, embed the i-th of n shards (0-based)"},
+		{name: "shard", kind: valueArg, usage: "with --images-dir or --input: i/n, embed the i-th of n shards (0-based); with --input also auto (Kubernetes/Slurm index)"},
 		{name: "no-resume", kind: boolArg, usage: "with --images-dir: start over instead of resuming"},
-	}, modelFlags...)
+	}, append(layoutFlags, modelFlags...)...)
 	return &command{
 		name:    "embed",
 		summary: "encode images or texts (or compute logits) with a model; writes .npy",
-		usage:   "embed --model M [--device D] [--precision fp32|fp16] -o OUT.npy (--pixels-npy F | --tokens-npy F | --image FILE... | --text T... | --images-dir DIR) [--logits]",
+		usage:   "embed --model M [--device D] [--precision fp32|fp16] -o OUT.npy (--pixels-npy F | --tokens-npy F | --image FILE... | --text T... | --images-dir DIR) [--logits]\n   or: embed --model M --input SPEC --layout clip-retrieval -o OUTDIR [--shard auto|i/n] [--dtype f16|f32] [--normalize]",
 		flags:   flags,
 		run:     runEmbed,
 	}
@@ -89,6 +89,9 @@ func runEmbed(ctx context.Context, e *env, a *parsedArgs) error {
 	}
 	if len(a.positional) > 0 {
 		return usagef("unexpected argument %q (inputs go after --image or --text)", a.positional[0])
+	}
+	if isLayoutEmbed(a) {
+		return runEmbedLayout(ctx, e, a, out)
 	}
 	var imageKinds, textKinds []string
 	for _, k := range []string{"pixels-npy", "image", "images-dir"} {

@@ -9,13 +9,14 @@ import (
 	"path/filepath"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/collection"
 	"github.com/goclip/goclip/npy"
 	"github.com/goclip/goclip/report"
 )
 
 func searchCmd() *command {
 	flags := append([]flagSpec{
-		{name: "embeddings", kind: valueArg, usage: "features .npy written by embed --images-dir (its .jsonl beside it)"},
+		{name: "embeddings", kind: valueArg, usage: "features .npy written by embed --images-dir (its .jsonl beside it), or a clip-retrieval layout folder"},
 		{name: "text", kind: valueArg, usage: "the query text"},
 		{name: "top", kind: valueArg, usage: "results to show (default 10)"},
 		{name: "json", kind: boolArg, usage: `one JSON object a line: {"rank","file","score"}`},
@@ -38,6 +39,9 @@ func runSearch(ctx context.Context, e *env, a *parsedArgs) error {
 	top, err := a.integer("top", 10)
 	if err != nil {
 		return err
+	}
+	if collection.IsLayout(embPath) {
+		return runSearchLayout(ctx, e, a, embPath, query, top)
 	}
 	arr, err := npy.ReadFile(embPath)
 	if err != nil {
