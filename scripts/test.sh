@@ -29,5 +29,8 @@ echo "== go test -race (torch, download, tokenizer, clip pipeline)"
 go test -count=1 -race -short -timeout 20m ./torch ./download ./tokenizer
 go test -count=1 -race -timeout 20m -run "TestEmbedDir|TestClassifierModel|TestBadInputs" ./clip
 
+echo "== collection on a real Slurm (array job, one task requeued)"
+scripts/test_slurm.sh
+
 echo "== python export tests"
 "$python" -m unittest discover -s export -p 'test_*.py'

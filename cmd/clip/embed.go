@@ -76,7 +76,7 @@ func embedCmd() *command {
 	return &command{
 		name:    "embed",
 		summary: "encode images or texts (or compute logits) with a model; writes .npy",
-		usage:   "embed --model M [--device D] [--precision fp32|fp16] -o OUT.npy (--pixels-npy F | --tokens-npy F | --image FILE... | --text T... | --images-dir DIR) [--logits]\n   or: embed --model M --input SPEC --layout clip-retrieval -o OUTDIR [--shard auto|i/n] [--dtype f16|f32] [--normalize]",
+		usage:   "embed --model M [--device D] [--precision fp32|fp16] -o OUT.npy (--pixels-npy F | --tokens-npy F | --image FILE... | --text T... | --images-dir DIR) [--logits]\n   or: clip embed --model M --input SPEC --layout clip-retrieval -o OUTDIR [--shard auto|i/n] [--dtype f16|f32] [--normalize]",
 		flags:   flags,
 		run:     runEmbed,
 	}
