@@ -80,11 +80,11 @@ func TestArchitectures(t *testing.T) {
 			for i := range px {
 				px[i] = float32(rng.NormFloat64())
 			}
-			tok := make([]int64, 2*l)
+			tok := make([]int32, 2*l)
 			for i, n := range []int{5, l - 2} {
 				tok[i*l] = 49406
 				for j := 1; j <= n; j++ {
-					tok[i*l+j] = int64(rng.IntN(49405))
+					tok[i*l+j] = int32(rng.IntN(49405))
 				}
 				tok[i*l+n+1] = 49407
 			}

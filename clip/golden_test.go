@@ -107,7 +107,7 @@ func TestGoldenChain(t *testing.T) {
 					t.Fatalf("%s: %v", files[i], e)
 				}
 			}
-			txt, err := m.EncodeTexts(texts)
+			txt, err := m.EncodeTexts(context.Background(), texts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,7 +146,7 @@ func TestZeroShotGolden(t *testing.T) {
 	for _, name := range goldenModels {
 		t.Run(name, func(t *testing.T) {
 			m := loadGolden(t, name, WithTruncate(true))
-			c, err := m.NewClassifier(labels, "{}")
+			c, err := m.NewClassifier(context.Background(), labels, "{}")
 			if err != nil {
 				t.Fatal(err)
 			}

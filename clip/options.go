@@ -32,10 +32,12 @@ type config struct {
 	progress     io.Writer
 	workers      int
 	optimize     bool
+	// classifierCache bounds the classifiers NewClassifier keeps.
+	classifierCache int
 }
 
 func defaultConfig() config {
-	return config{device: "auto", precision: PrecisionAuto}
+	return config{device: "auto", precision: PrecisionAuto, classifierCache: DefaultClassifierCache}
 }
 
 // WithDevice picks the device: "auto" (default: CUDA when present),
@@ -90,3 +92,14 @@ func WithProgress(w io.Writer) Option {
 // float16 features differ from the official ones by about 2e-3. Turn it on
 // when throughput matters more than bit-exact agreement.
 func WithOptimize(on bool) Option { return func(c *config) { c.optimize = on } }
+
+// DefaultClassifierCache is how many classifiers a model keeps by default
+// (see WithClassifierCache).
+const DefaultClassifierCache = 16
+
+// WithClassifierCache bounds how many zero-shot classifiers the model keeps
+// for NewClassifier to return again without encoding their prompts: the n
+// most recently used label and template sets (default
+// DefaultClassifierCache; 0 keeps none). A server that sees many label
+// sets keeps bounded memory.
+func WithClassifierCache(n int) Option { return func(c *config) { c.classifierCache = n } }

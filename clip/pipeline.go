@@ -445,7 +445,7 @@ func newPixelIO(m *Model, bs int) *pixelIO {
 	r := m.info.ImageResolution
 	// On the CPU the float32 path is faster: normalising with the table in
 	// the preprocessing workers costs nothing extra there.
-	u8 := m.hasU8 && strings.HasPrefix(m.info.Device, "cuda")
+	u8 := m.hasU8 && m.info.Device.IsCUDA()
 	return &pixelIO{m: m, u8: u8, plane: 3 * r * r, bs: bs}
 }
 

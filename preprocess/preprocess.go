@@ -371,7 +371,7 @@ func (p *Preprocessor) BatchFiles(ctx context.Context, paths []string, dst []flo
 
 // BatchFilesF16 is BatchFiles producing IEEE half-precision bits (for a
 // CUDA float16 model): each value is the float32 result rounded to nearest
-// even by Float32ToFloat16.
+// even, as torch's .half() does.
 func (p *Preprocessor) BatchFilesF16(ctx context.Context, paths []string, dst []uint16) []error {
 	errs := p.runBatch(ctx, len(paths), func(i int) ([]byte, error) { return readFileErr(paths[i]) }, batchF16, nil, dst, nil)
 	return wrapPaths(paths, errs)

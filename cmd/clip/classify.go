@@ -97,7 +97,7 @@ func runClassify(ctx context.Context, e *env, a *parsedArgs) error {
 		return err
 	}
 	defer m.Close()
-	c, err := m.NewClassifier(labels, templates...)
+	c, err := m.NewClassifier(ctx, labels, templates...)
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func runRank(ctx context.Context, e *env, a *parsedArgs) error {
 		return err
 	}
 	defer m.Close()
-	q, err := m.EncodeTexts([]string{query})
+	q, err := m.EncodeTexts(ctx, []string{query})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/download"
+	"github.com/goclip/goclip/internal/pyexport"
 	"github.com/goclip/goclip/torch"
 )
 
@@ -51,7 +52,7 @@ func doctorCmd() *command {
 				TorchThreads:  torch.NumThreads(),
 				GOMAXPROCS:    runtime.GOMAXPROCS(0),
 				BLAS:          torch.BLAS(),
-				Python:        clip.Python(),
+				Python:        pyexport.Python(),
 			}
 			for i := 0; i < torch.CUDADeviceCount(); i++ {
 				name, err := torch.CUDADeviceName(i)
@@ -69,7 +70,7 @@ func doctorCmd() *command {
 			} else {
 				r.Vocab, r.VocabSource = path, string(src)
 			}
-			if s, err := clip.ExportScript(); err == nil {
+			if s, err := pyexport.Script(); err == nil {
 				r.ExportScript = s
 			}
 			if a.bools["json"] {

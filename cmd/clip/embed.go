@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/internal/pyexport"
 	"github.com/goclip/goclip/npy"
 )
 
@@ -130,7 +132,7 @@ func runEmbed(ctx context.Context, e *env, a *parsedArgs) error {
 		}
 	}
 	if haveTxt {
-		if txt, err = textFeatures(m, a); err != nil {
+		if txt, err = textFeatures(ctx, m, a); err != nil {
 			return err
 		}
 	}
@@ -176,18 +178,22 @@ func imageFeatures(ctx context.Context, m *clip.Model, a *parsedArgs) (clip.Matr
 	})
 }
 
-func textFeatures(m *clip.Model, a *parsedArgs) (clip.Matrix, error) {
+func textFeatures(ctx context.Context, m *clip.Model, a *parsedArgs) (clip.Matrix, error) {
 	if texts := a.values["text"]; len(texts) > 0 {
-		return m.EncodeTexts(texts)
+		return m.EncodeTexts(ctx, texts)
 	}
 	path := a.str("tokens-npy", "")
 	arr, err := npy.ReadFile(path)
 	if err != nil {
 		return clip.Matrix{}, &exitError{code: 1, msg: err.Error()}
 	}
-	ids, err := arr.Int64()
+	ids64, err := arr.Int64()
 	if err != nil || len(arr.Shape) != 2 || (arr.DType != "<i4" && arr.DType != "<i8") {
 		return clip.Matrix{}, &exitError{code: 1, msg: fmt.Sprintf("%s: want int32 or int64 [N,L] tokens, got %s %v", path, arr.DType, arr.Shape)}
+	}
+	ids := make([]int32, len(ids64))
+	for i, v := range ids64 {
+		ids[i] = int32(max(-1, min(v, math.MaxInt32))) // out of range stays out of the vocabulary
 	}
 	n, l := arr.Shape[0], arr.Shape[1]
 	return inBatches(n, m.BatchSize(), func(s, e int) (clip.Matrix, error) {
@@ -228,7 +234,7 @@ func exportCmd() *command {
 			if a.str("checkpoint", "") == "" || a.str("out", "") == "" {
 				return usagef("--checkpoint and --out are required")
 			}
-			script, err := clip.ExportScript()
+			script, err := pyexport.Script()
 			if err != nil {
 				return err
 			}

@@ -60,7 +60,7 @@ func runSearch(ctx context.Context, e *env, a *parsedArgs) error {
 	if m.Info().EmbedDim != feats.Cols {
 		return &exitError{code: 1, msg: fmt.Sprintf("%s holds %d-dimensional features; model %s makes %d", embPath, feats.Cols, m.Info().Name, m.Info().EmbedDim)}
 	}
-	q, err := m.EncodeTexts([]string{query})
+	q, err := m.EncodeTexts(ctx, []string{query})
 	if err != nil {
 		return err
 	}

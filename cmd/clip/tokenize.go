@@ -59,7 +59,7 @@ func runTokenize(ctx context.Context, e *env, a *parsedArgs) error {
 		if len(texts) == 0 {
 			return nil
 		}
-		rows := make([][]int, len(texts))
+		rows := make([][]int32, len(texts))
 		errs := make([]error, len(texts))
 		parallel(len(texts), func(i int) {
 			if encode {
@@ -71,11 +71,7 @@ func runTokenize(ctx context.Context, e *env, a *parsedArgs) error {
 				errs[i] = err
 				return
 			}
-			row := make([]int, len(r[0]))
-			for k, v := range r[0] {
-				row[k] = int(v)
-			}
-			rows[i] = row
+			rows[i] = r[0]
 		})
 		buf := make([]byte, 0, 1024)
 		for i, row := range rows {
@@ -136,7 +132,7 @@ func trimSpaceBytes(b []byte) []byte {
 	return b
 }
 
-func appendIntArray(buf []byte, row []int) []byte {
+func appendIntArray(buf []byte, row []int32) []byte {
 	buf = append(buf, '[')
 	for k, v := range row {
 		if k > 0 {
