@@ -24,6 +24,7 @@ type Info struct {
 	VocabSize       int          // token vocabulary size
 	Device          torch.Device // where the model runs
 	Precision       Precision    // FP32 or FP16
+	Threads         int          // libtorch intra-op threads per run (0: libtorch's default)
 	TorchVersion    string       // torch that exported the artifact
 	Dir             string       // export directory ("" for a bare file)
 	Artifact        string       // path of the TorchScript file
@@ -87,7 +88,7 @@ func Load(ctx context.Context, nameOrPath string, opts ...Option) (*Model, error
 	if err != nil {
 		return nil, err
 	}
-	info := Info{Device: dev, Precision: prec}
+	info := Info{Device: dev, Precision: prec, Threads: cfg.threads}
 	var man *Manifest
 	artifact := bare
 	if dir != "" {

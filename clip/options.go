@@ -53,7 +53,12 @@ func WithCacheDir(dir string) Option {
 	return func(c *config) { c.cacheDir = dir; c.vocab.CacheDir = dir }
 }
 
-// WithThreads sets libtorch's intra-op threads per run (0: libtorch's default).
+// WithThreads sets libtorch's intra-op threads (and OpenBLAS's) for each of
+// the model's runs. The default, 0, leaves libtorch's own default (often 1
+// thread per call), which suits a server or pool running many calls side by
+// side; a single process that runs one call at a time should pass the cores
+// it has, as the command line does. The count changes results in the last
+// bits (BLAS splits sums differently), so compare runs with equal counts.
 func WithThreads(n int) Option { return func(c *config) { c.threads = n } }
 
 // WithVocab sets the vocabulary file used by EncodeTexts.

@@ -26,7 +26,10 @@
 // JPEGs are streamed: libjpeg decodes only the columns the crop needs, rows
 // are resampled as they arrive, rows outside the crop are skipped (still
 // entropy-decoded, so truncated or corrupt files fail exactly as in Pillow),
-// and a 4000×3000 photo needs a few MB instead of the decoded 36 MB.
+// and a 4000×3000 baseline JPEG grows the resident set by about 4.5 MB
+// (2.7 MB in grey) instead of the decoded 36 MB. Progressive JPEGs are the
+// exception: libjpeg keeps every DCT coefficient of the image until the
+// last scan, about 40 MB for the same photo.
 //
 // Known differences from Pillow: formats other than JPEG, PNG, GIF, BMP,
 // TIFF and WebP are not supported (ErrUnsupportedFormat); variants that

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs goclip's whole test suite: set-up (idempotent), go vet, the Go tests
-# (the torch binding under the race detector), and the Python export tests.
+# (the torch binding, download, tokenizer and preprocess under the race detector), and the Python export tests.
 #
 # GOCLIP_SLOW=1 adds the slow suite (all nine full-size architectures).
 set -euo pipefail
@@ -25,8 +25,8 @@ fi
 
 echo "== go test"
 go test -count=1 -timeout 45m ./...
-echo "== go test -race (torch, download, tokenizer, clip pipeline)"
-go test -count=1 -race -short -timeout 20m ./torch ./download ./tokenizer
+echo "== go test -race (torch, download, tokenizer, preprocess, clip pipeline)"
+go test -count=1 -race -short -timeout 20m ./torch ./download ./tokenizer ./preprocess
 go test -count=1 -race -timeout 20m -run "TestEmbedDir|TestClassifierModel|TestBadInputs" ./clip
 
 echo "== python export tests"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/internal/pyexport"
@@ -16,13 +17,23 @@ var modelFlags = []flagSpec{
 	{name: "device", kind: valueArg, usage: "auto (default), cpu, cuda or cuda:N"},
 	{name: "precision", kind: valueArg, usage: "auto (default: fp16 on CUDA, fp32 on CPU), fp32 or fp16"},
 	{name: "vocab", kind: valueArg, usage: "BPE vocabulary file (else $CLIP_VOCAB, else the cache, else download)"},
-	{name: "threads", kind: valueArg, usage: "libtorch intra-op threads per call (default libtorch's)"},
+	{name: "threads", kind: valueArg, usage: "libtorch intra-op threads per call (default: the cores this process may use, at most 16)"},
 	{name: "batch-size", kind: valueArg, usage: "images or texts per model call (default 32 on CPU, 256 on CUDA)"},
 	{name: "workers", kind: valueArg, usage: "image preprocessing goroutines (default: all cores)"},
 	{name: "truncate", kind: boolArg, usage: "truncate texts longer than the context instead of failing"},
 	{name: "allow-unverified", kind: boolArg, usage: "load a bare TorchScript file that has no manifest (trusted files only)"},
 	{name: "fast", kind: boolArg, usage: "let TorchScript fuse operators: faster, but CUDA fp16 outputs then differ from the reference (~2e-3)"},
 }
+
+// maxDefaultThreads caps the default thread count: past it, one call's
+// batch no longer gets faster on more cores.
+const maxDefaultThreads = 16
+
+// defaultThreads is the libtorch thread count of a command without
+// --threads: one process runs one call at a time, so it uses the cores it
+// may (GOMAXPROCS, which follows the CPU affinity and cgroup limit), at most
+// maxDefaultThreads.
+func defaultThreads() int { return min(runtime.GOMAXPROCS(0), maxDefaultThreads) }
 
 // loadModel loads the model named by --model with the common flags.
 func loadModel(ctx context.Context, e *env, a *parsedArgs) (*clip.Model, error) {
@@ -49,6 +60,9 @@ func loadModel(ctx context.Context, e *env, a *parsedArgs) (*clip.Model, error) 
 		}
 		if n < 0 {
 			return nil, usagef("--%s must not be negative", f.name)
+		}
+		if f.name == "threads" && a.str("threads", "") == "" {
+			n = defaultThreads()
 		}
 		if n > 0 {
 			opts = append(opts, f.opt(n))
