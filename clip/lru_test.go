@@ -3,6 +3,8 @@ package clip
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 )
 
@@ -73,5 +75,41 @@ func TestClassifierCacheBounded(t *testing.T) {
 	pb, _ := b.Classify(NewMatrix(1, 32))
 	if pa[0].Probs[0] != pb[0].Probs[0] {
 		t.Error("uncached classifiers differ")
+	}
+}
+
+// TestClassifierCacheConcurrent: NewClassifier from many goroutines on
+// overlapping label sets, with a cache smaller than the sets (run under
+// -race by scripts/test.sh).
+func TestClassifierCacheConcurrent(t *testing.T) {
+	m := loadGolden(t, "tiny_vit_b32", WithClassifierCache(2))
+	ref, err := m.NewClassifier(context.Background(), []string{"thing 0", "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8*5)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 5; i++ {
+				c, err := m.NewClassifier(context.Background(), []string{fmt.Sprintf("thing %d", (g+i)%4), "other"})
+				if err == nil && (g+i)%4 == 0 && !slices.Equal(c.Weights().Data, ref.Weights().Data) {
+					err = fmt.Errorf("label set 0 got other weights")
+				}
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := m.classifiers.len(); n != 2 {
+		t.Errorf("cache of 2 holds %d", n)
 	}
 }

@@ -27,7 +27,7 @@ echo "== go test"
 go test -count=1 -timeout 45m ./...
 echo "== go test -race (torch, download, tokenizer, preprocess, clip pipeline)"
 go test -count=1 -race -short -timeout 20m ./torch ./download ./tokenizer ./preprocess
-go test -count=1 -race -timeout 20m -run "TestEmbedDir|TestClassifierModel|TestBadInputs" ./clip
+go test -count=1 -race -timeout 20m -run "TestEmbedDir|TestClassifierModel|TestClassifierCache|TestContextCancel|TestBadInputs" ./clip
 
 echo "== python export tests"
 "$python" -m unittest discover -s export -p 'test_*.py'
