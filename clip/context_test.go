@@ -153,7 +153,24 @@ func TestTokenizerContext(t *testing.T) {
 	if _, err := m.Tokenize(done, []string{"a cat"}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Tokenize with a cancelled context: %v", err)
 	}
+	// While one load waits on the server, another caller's deadline still
+	// counts: it does not queue behind the first without bound.
+	first := make(chan error, 1)
+	go func() { _, err := m.Tokenizer(context.Background()); first <- err }()
+	time.Sleep(100 * time.Millisecond)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	start = time.Now()
+	if _, err := m.Tokenizer(ctx2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Tokenizer behind a pending load: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Tokenizer behind a pending load returned after %v", d)
+	}
 	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("the pending load: %v", err)
+	}
 	rows, err := m.Tokenize(context.Background(), []string{"a cat"})
 	if err != nil || len(rows) != 1 || rows[0][0] != 49406 || rows[0][1] != 320 {
 		t.Fatalf("Tokenize after the failures: %v %v", rows, err)

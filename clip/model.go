@@ -7,6 +7,7 @@ import (
 	"image"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/goclip/goclip/internal/half"
 	"github.com/goclip/goclip/preprocess"
@@ -44,8 +45,8 @@ type Model struct {
 	cfg       config
 	halfParam bool
 
-	tokMu sync.Mutex
-	tok   *tokenizer.Tokenizer
+	tokLoad chan struct{} // held (capacity 1) while the vocabulary loads
+	tok     atomic.Pointer[tokenizer.Tokenizer]
 
 	preOnce sync.Once
 	pre     *preprocess.Preprocessor
@@ -110,7 +111,7 @@ func Load(ctx context.Context, nameOrPath string, opts ...Option) (*Model, error
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{mod: mod, info: info, manifest: man, cfg: cfg, classifiers: newLRU[*Classifier](cfg.classifierCache)}
+	m := &Model{mod: mod, info: info, manifest: man, cfg: cfg, classifiers: newLRU[*Classifier](cfg.classifierCache), tokLoad: make(chan struct{}, 1)}
 	if prec == FP16 {
 		if man == nil {
 			mod.Close()
@@ -353,16 +354,23 @@ func (m *Model) LogitScale() (float32, error) {
 // use (see FindVocab: this may download it, so ctx bounds the wait). A
 // failed or cancelled load is not remembered: the next call tries again.
 func (m *Model) Tokenizer(ctx context.Context) (*tokenizer.Tokenizer, error) {
-	m.tokMu.Lock()
-	defer m.tokMu.Unlock()
-	if m.tok != nil {
-		return m.tok, nil
+	if tok := m.tok.Load(); tok != nil {
+		return tok, nil
+	}
+	select { // one load at a time; the others wait for it, or for their ctx
+	case m.tokLoad <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-m.tokLoad }()
+	if tok := m.tok.Load(); tok != nil {
+		return tok, nil
 	}
 	tok, err := LoadTokenizer(ctx, m.cfg.vocab)
 	if err != nil {
 		return nil, err
 	}
-	m.tok = tok
+	m.tok.Store(tok)
 	return tok, nil
 }
 
