@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -116,5 +117,26 @@ func TestHalf(t *testing.T) {
 		if got := Float32ToHalf(HalfToFloat32(uint16(h))); got != uint16(h) {
 			t.Fatalf("round trip of %#04x gave %#04x", h, got)
 		}
+	}
+}
+
+// TestWriteFileMode checks that WriteFile creates files like os.Create
+// (0666 less the umask), not 0600.
+func TestWriteFileMode(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "a.npy")
+	if err := WriteFile(out, []int{2}, []float32{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	ref := filepath.Join(dir, "ref")
+	f, err := os.Create(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	a, _ := os.Stat(out)
+	b, _ := os.Stat(ref)
+	if a.Mode().Perm() != b.Mode().Perm() {
+		t.Errorf("WriteFile mode %v, os.Create gives %v", a.Mode().Perm(), b.Mode().Perm())
 	}
 }
