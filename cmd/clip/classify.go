@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/goclip/goclip/clip"
-	"github.com/goclip/goclip/report"
+	"github.com/goclip/goclip/internal/report"
 )
 
 func classifyCmd() *command {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/npy"
-	"github.com/goclip/goclip/report"
+	"github.com/goclip/goclip/internal/report"
 )
 
 func searchCmd() *command {
