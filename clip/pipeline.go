@@ -587,7 +587,7 @@ func (st *dirState) finish(ctx context.Context, cur []IndexEntry) error {
 	}
 	if st.rows > 0 || !slices.Equal(rows, st.baseEntries) {
 		err := replaceFile(st.out, func(w io.Writer) error {
-			bw := bufio.NewWriterSize(w, 1<<20)
+			bw := bufio.NewWriterSize(w, 1<<18)
 			if err := npy.WriteHeader(bw, "<f4", []int{len(rows), st.dim}); err != nil {
 				return err
 			}
