@@ -189,8 +189,8 @@ func (e *LockedError) Error() string { return "clip: another run holds " + e.Out
 // or from a finished out), embeds the others and writes the rows of the
 // folder's current files only. A run for another folder than the one out
 // was written for is refused; DirOptions.Fresh starts over. The output is
-// locked (out+".lock", an flock) while a run writes it: a second run fails
-// with *LockedError.
+// locked (an flock on out+".lock", removed at the end) while a run writes
+// it: a second run fails with *LockedError.
 func (m *Model) EmbedDir(ctx context.Context, dir, out string, opt DirOptions) (DirSummary, error) {
 	start := time.Now()
 	if m.info.ImageResolution == 0 || m.info.EmbedDim == 0 {
@@ -208,15 +208,11 @@ func (m *Model) EmbedDir(ctx context.Context, dir, out string, opt DirOptions) (
 	if err != nil {
 		return DirSummary{}, err
 	}
-	lock := flock.New(out + ".lock")
-	locked, err := lock.TryLock()
+	unlock, err := lockOutput(out)
 	if err != nil {
-		return DirSummary{}, fmt.Errorf("clip: locking %s: %w", out, err)
+		return DirSummary{}, err
 	}
-	if !locked {
-		return DirSummary{}, &LockedError{Out: out}
-	}
-	defer lock.Unlock()
+	defer unlock()
 	st, err := openDirState(out, absDir, m.info.EmbedDim, opt.Fresh)
 	if err != nil {
 		return DirSummary{}, err
@@ -324,6 +320,36 @@ func (m *Model) EmbedDir(ctx context.Context, dir, out string, opt DirOptions) (
 	}
 	prog.Elapsed = time.Since(start)
 	return DirSummary{DirProgress: prog, Out: out, Index: IndexPath(out)}, nil
+}
+
+// lockOutput takes the lock of an EmbedDir output: an flock on out+".lock",
+// which the kernel drops if the process dies. The holder removes the lock
+// file before unlocking; a run that locked a file that is no longer at the
+// path (removed in between) tries again, so two runs never both hold it.
+func lockOutput(out string) (unlock func(), err error) {
+	path := out + ".lock"
+	for try := 0; ; try++ {
+		l := flock.New(path, flock.SetPermissions(0o666))
+		ok, err := l.TryLock()
+		if err != nil {
+			return nil, fmt.Errorf("clip: locking %s: %w", out, err)
+		}
+		if !ok {
+			return nil, &LockedError{Out: out}
+		}
+		held, err1 := l.Stat()
+		now, err2 := os.Stat(path)
+		if err1 == nil && err2 == nil && os.SameFile(held, now) {
+			return func() {
+				os.Remove(path) // while still holding the lock
+				l.Unlock()
+			}, nil
+		}
+		l.Unlock()
+		if try == 100 {
+			return nil, &LockedError{Out: out}
+		}
+	}
 }
 
 // rowLoc is where an embedded file's row lies: in the old output or in

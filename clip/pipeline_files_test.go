@@ -193,6 +193,9 @@ func TestEmbedDirLocked(t *testing.T) {
 	if _, err := m.EmbedDir(context.Background(), dir, out, DirOptions{}); err != nil {
 		t.Fatalf("after unlock: %v", err)
 	}
+	if _, err := os.Stat(out + ".lock"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lock file left: %v", err)
+	}
 	// Outputs get the mode os.Create gives, like every other output.
 	ref, _ := os.Create(filepath.Join(filepath.Dir(out), "ref"))
 	ref.Close()
