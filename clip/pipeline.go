@@ -90,9 +90,15 @@ func (e IndexEntry) Path() string {
 
 // ReadIndex reads an index written by EmbedDir.
 func ReadIndex(path string) ([]IndexEntry, error) {
+	return readIndex(path, false)
+}
+
+// readIndex reads an index; with torn, a line that does not parse ends it
+// (the tail a killed run leaves) instead of failing.
+func readIndex(path string, torn bool) ([]IndexEntry, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("clip: %w", err)
 	}
 	defer f.Close()
 	var out []IndexEntry
@@ -101,6 +107,9 @@ func ReadIndex(path string) ([]IndexEntry, error) {
 	for sc.Scan() {
 		var e IndexEntry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			if torn {
+				break
+			}
 			return nil, fmt.Errorf("clip: %s line %d: %w", path, len(out)+1, err)
 		}
 		out = append(out, e)
@@ -505,28 +514,11 @@ func (st *dirState) reusable(e IndexEntry) bool {
 
 // readLogIndex reads the log's index, stopping at a torn last line.
 func readLogIndex(path string) ([]IndexEntry, error) {
-	f, err := os.Open(path)
+	entries, err := readIndex(path, true)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("clip: %w", err)
-	}
-	defer f.Close()
-	var out []IndexEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 1<<24)
-	for sc.Scan() {
-		var e IndexEntry
-		if json.Unmarshal(sc.Bytes(), &e) != nil {
-			break // a torn last line
-		}
-		out = append(out, e)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("clip: %s: %w", path, err)
-	}
-	return out, nil
+	return entries, err
 }
 
 // writeIndexTo writes entries as JSON lines.
