@@ -154,7 +154,17 @@ func TestEmbedDirSpecialFiles(t *testing.T) {
 	defer cancel()
 	failed := map[string]string{}
 	out := filepath.Join(t.TempDir(), "feats.npy")
-	sum, err := m.EmbedDir(ctx, dir, out, DirOptions{OnError: func(f string, err error) { failed[filepath.Base(f)] = err.Error() }})
+	var sum DirSummary
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sum, err = m.EmbedDir(ctx, dir, out, DirOptions{OnError: func(f string, err error) { failed[filepath.Base(f)] = err.Error() }})
+	}()
+	select {
+	case <-done:
+	case <-time.After(40 * time.Second):
+		t.Fatal("EmbedDir hangs on a special file")
+	}
 	if err != nil {
 		t.Fatalf("%v (summary %+v)", err, sum.DirProgress)
 	}

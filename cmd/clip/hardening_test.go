@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,6 +98,38 @@ func TestSpecialFilesCLI(t *testing.T) {
 				t.Errorf("%s %s: status %d, stderr %q", args[0], filepath.Base(f), code, errs)
 			}
 		}
+	}
+}
+
+// TestEmbedDirSpecialFilesCLI checks that embed --images-dir of a folder
+// holding a FIFO, a socket, a link to /dev/zero and a link loop finishes,
+// embeds the good file and names each special file.
+func TestEmbedDirSpecialFilesCLI(t *testing.T) {
+	model := testutil.ExportGolden(t, "tiny_vit_b32")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.jpg"), must(os.ReadFile(testutil.Golden(t, "preprocess", "images", "skimage-rocket.jpg"))), 0o644)
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.jpg"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", filepath.Join(dir, "sock.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	os.Symlink("/dev/zero", filepath.Join(dir, "zero.jpg"))
+	os.Symlink("loop.jpg", filepath.Join(dir, "loop.jpg"))
+	out := filepath.Join(t.TempDir(), "e.npy")
+	code, _, errs := clipRunTimeout(t, 60*time.Second, "embed", "--model", model, "--device", "cpu", "--images-dir", dir, "-o", out)
+	if code != 0 || !strings.Contains(errs, "embedded 1 of 5 files (0 resumed, 4 skipped)") {
+		t.Fatalf("status %d: %s", code, errs)
+	}
+	for _, n := range []string{"fifo.jpg", "sock.jpg", "zero.jpg"} {
+		if !strings.Contains(errs, "skipped "+filepath.Join(dir, n)+": not a regular file") {
+			t.Errorf("%s not reported: %s", n, errs)
+		}
+	}
+	if !strings.Contains(errs, "skipped "+filepath.Join(dir, "loop.jpg")+": ") {
+		t.Errorf("loop.jpg not reported: %s", errs)
 	}
 }
 
