@@ -33,6 +33,9 @@ type Manifest struct {
 	SourceSHA256    string         `json:"source_sha256"`
 	Artifact        string         `json:"artifact"`
 	ArtifactSHA256  string         `json:"artifact_sha256"`
+	// RandomWeights marks a model made from random weights
+	// (export/random_checkpoint.py, export/make_tiny.py).
+	RandomWeights bool `json:"random_weights"`
 }
 
 // Errors about artifacts, usable with errors.Is.

@@ -29,6 +29,10 @@ type Info struct {
 	TorchVersion    string       // torch that exported the artifact
 	Dir             string       // export directory ("" for a bare file)
 	Artifact        string       // path of the TorchScript file
+	// RandomWeights is true for a model with random weights (the tiny
+	// demo and test models): its results mean nothing, and outputs should
+	// say so.
+	RandomWeights bool
 }
 
 // ErrClosed is returned by a Model's methods after Close.
@@ -105,6 +109,7 @@ func Load(ctx context.Context, nameOrPath string, opts ...Option) (*Model, error
 		info.ImageResolution, info.ContextLength = man.ImageResolution, man.ContextLength
 		info.EmbedDim, info.VocabSize = man.EmbedDim, man.VocabSize
 		info.TorchVersion, info.Dir = man.TorchVersion, dir
+		info.RandomWeights = man.RandomWeights
 	}
 	info.Artifact = artifact
 	mod, err := torch.Load(artifact, torch.WithDevice(dev), torch.WithThreads(cfg.threads), torch.WithOptimize(cfg.optimize))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -93,5 +94,23 @@ func TestBadInput(t *testing.T) {
 	}
 	if err := Write(&good, []int{1}, []float64{1}); err == nil {
 		t.Error("float64 accepted")
+	}
+}
+func TestWriteFileMode(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "a.npy")
+	if err := WriteFile(out, []int{2}, []float32{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	ref := filepath.Join(dir, "ref")
+	f, err := os.Create(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	a, _ := os.Stat(out)
+	b, _ := os.Stat(ref)
+	if a.Mode().Perm() != b.Mode().Perm() {
+		t.Errorf("WriteFile mode %v, os.Create gives %v", a.Mode().Perm(), b.Mode().Perm())
 	}
 }

@@ -94,6 +94,7 @@ func embedCmd() *command {
 		summary: "encode images or texts (or compute logits) with a model; writes .npy",
 		usage:   "embed --model M [--device D] [--precision fp32|fp16] -o OUT.npy (--pixels-npy F | --tokens-npy F | --image FILE... | --text T... | --images-dir DIR) [--logits]",
 		flags:   flags,
+		argHint: "inputs go after --image or --text; quote a text with spaces",
 		run:     runEmbed,
 	}
 }
@@ -102,9 +103,6 @@ func runEmbed(ctx context.Context, e *env, a *parsedArgs) error {
 	out := a.str("o", "")
 	if out == "" {
 		return usagef("-o OUT.npy is required")
-	}
-	if len(a.positional) > 0 {
-		return usagef("unexpected argument %q (inputs go after --image or --text)", a.positional[0])
 	}
 	var imageKinds, textKinds []string
 	for _, k := range []string{"pixels-npy", "image", "images-dir"} {

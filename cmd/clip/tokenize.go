@@ -26,7 +26,8 @@ func tokenizeCmd() *command {
 			{name: "encode", kind: boolArg, usage: "write the untruncated ids without SOT/EOT/padding instead"},
 			{name: "vocab", kind: valueArg, usage: "BPE vocabulary file (else $CLIP_VOCAB, else the cache, else download)"},
 		},
-		run: runTokenize,
+		argHint: "tokenize reads its texts from stdin",
+		run:     runTokenize,
 	}
 }
 
@@ -37,9 +38,6 @@ func runTokenize(ctx context.Context, e *env, a *parsedArgs) error {
 	}
 	if n < 2 && !a.bools["encode"] {
 		return usagef("--context-length must be at least 2 (SOT and EOT), got %d", n)
-	}
-	if len(a.positional) > 0 {
-		return usagef("tokenize reads stdin; unexpected argument %q", a.positional[0])
 	}
 	tok, err := clip.LoadTokenizer(ctx, clip.VocabOptions{Path: a.str("vocab", ""), Progress: progressWriter(e)})
 	if err != nil {
