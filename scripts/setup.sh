@@ -53,7 +53,8 @@ cmake "${cmake_args[@]}" >build-shim.log 2>&1 || { cat build-shim.log >&2; exit 
 cmake --build build/shim -j"$(nproc)" >>build-shim.log 2>&1 || { cat build-shim.log >&2; exit 1; }
 cmake --install build/shim >>build-shim.log 2>&1
 mv build-shim.log build/shim.log
-rm -rf "$prefix/lib/pkgconfig/goclip.pc"  # left by older versions
+rm -f "$prefix/lib/pkgconfig/goclip.pc"  # left by older versions
+rmdir "$prefix/lib/pkgconfig" 2>/dev/null || true
 # Go programs need no flags to build (the torch package carries the header
 # and opens the shim at run time); this names the shim for those run from
 # the checkout: go test, go run.
