@@ -74,24 +74,34 @@ fi
 # --- 1, 2: start-up ---------------------------------------------------------------
 img=$root/testdata/images/red-circle.png
 echo '"a photo of a cat"' >"$work/one.jsonl"
-# measure LABEL STDIN CMD...: best and median wall time (ms) and the peak
-# RSS (MB) over $runs runs, the process started and waited for by
-# /usr/bin/time (its own few hundred microseconds included).
+# measure LABEL STDIN CMD...: best and median wall time and the peak RSS
+# over $runs runs (after one untimed), each process started and waited for
+# by Python (wait4 gives each child's own peak RSS; taskset's exec is
+# included, about a millisecond).
+cat >"$work/measure.py" <<'EOF'
+import os, subprocess, sys, time
+runs, label, stdin = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+cmd = sys.argv[4:]
+walls, rss = [], 0
+for i in range(runs + 1):
+    with open(stdin, "rb") as f:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = status
+        wall = time.perf_counter() - t0
+    if status != 0:
+        sys.exit("%s failed: %s" % (label, p.stderr.read().decode()))
+    if i > 0:
+        walls.append(wall)
+        rss = max(rss, ru.ru_maxrss)
+walls.sort()
+print("  %-34s best %7.1f ms  median %7.1f ms  peak RSS %6.1f MB" % (label, walls[0] * 1e3, walls[len(walls) // 2] * 1e3, rss / 1024))
+EOF
 measure() {
   local label=$1 in=$2
   shift 2
-  "$@" <"$in" >/dev/null 2>"$work/err" || { echo "$label failed:" >&2; cat "$work/err" >&2; exit 1; }
-  local walls=() rss=0 t0 t1 m
-  for _ in $(seq "$runs"); do
-    t0=$(date +%s%N)
-    /usr/bin/time -f %M -o "$work/rss" "${pin[@]}" "$@" <"$in" >/dev/null 2>/dev/null
-    t1=$(date +%s%N)
-    walls+=($(((t1 - t0) / 1000)))
-    m=$(tail -1 "$work/rss")
-    [ "$m" -gt "$rss" ] && rss=$m
-  done
-  printf '%s\n' "${walls[@]}" | sort -n | awk -v l="$label" -v r="$rss" '
-    { w[NR] = $1 } END { printf "  %-34s best %7.1f ms  median %7.1f ms  peak RSS %6.1f MB\n", l, w[1] / 1000, w[int((NR + 1) / 2)] / 1000, r / 1024 }'
+  "$python" "$work/measure.py" "$runs" "$label" "$in" "${pin[@]}" "$@"
 }
 for side in before after; do
   bin=$work/$side/clip
@@ -178,7 +188,7 @@ EOF
 
 # --- 4: preprocessing ---------------------------------------------------------------
 if [ ! -d "$photos" ]; then
-  "$python" scripts/make_photos.py "$photos" >/dev/null
+  GOCLIP_SHARED=$shared "$python" scripts/make_photos.py "$photos" >/dev/null
 fi
 files=("$photos"/*)
 echo "== preprocessing: ${#files[@]} photographs of $photos, n_px 224, whole process, one core, best of $repeat"

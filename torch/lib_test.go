@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,29 +62,15 @@ func TestLoadChild(t *testing.T) {
 }
 
 // child runs TestLoadChild in a new process with the environment changed
-// by env ("NAME=value"; "NAME=" unsets it).
+// by env ("NAME=value"; "NAME=" unsets it) and GOCLIP_LIB unset unless env
+// sets it.
 func child(t *testing.T, env ...string) childReport {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadChild$", "-test.count=1")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GOCLIP_LIB=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "GOCLIP_TORCH_CHILD=1")
-	for _, kv := range env {
-		if !strings.HasSuffix(kv, "=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	env = append([]string{"GOCLIP_LIB=", "GOCLIP_TORCH_CHILD=1"}, env...)
+	line := testutil.RunChild(t, "TestLoadChild", "", env...)
 	var r childReport
-	line, _, _ := strings.Cut(string(out), "\n")
 	if err := json.Unmarshal([]byte(line), &r); err != nil {
-		t.Fatalf("child output %q: %v", out, err)
+		t.Fatalf("child output %q: %v", line, err)
 	}
 	return r
 }

@@ -70,17 +70,10 @@ func TestNoLibtorchWithoutModel(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			argv, _ := json.Marshal(c.args)
-			cmd := exec.Command(os.Args[0], "-test.run=^TestCommandChild$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "GOCLIP_CLIP_CHILD="+string(argv))
-			cmd.Stdin = strings.NewReader(c.stdin)
-			b, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("child: %v\n%s", err, b)
-			}
+			line := testutil.RunChild(t, "TestCommandChild", c.stdin, "GOCLIP_CLIP_CHILD="+string(argv))
 			var r commandChildReport
-			line, _, _ := strings.Cut(string(b), "\n")
 			if err := json.Unmarshal([]byte(line), &r); err != nil {
-				t.Fatalf("child output %q: %v", b, err)
+				t.Fatalf("child output %q: %v", line, err)
 			}
 			if r.Status != 0 {
 				t.Fatalf("status %d: %s", r.Status, r.Stderr)
