@@ -129,7 +129,7 @@ best_wall() {
   local best="" t0 t1 s
   for _ in $(seq "$repeat"); do
     t0=$(date +%s%N)
-    "${pin[@]}" "$@" <"$stdin" >/dev/null
+    "${pin[@]}" "$@" <"$stdin" >/dev/null || { echo "failed: $*" >&2; return 1; }
     t1=$(date +%s%N)
     s=$(((t1 - t0) / 1000))
     if [ -z "$best" ] || [ "$s" -lt "$best" ]; then best=$s; fi
@@ -187,7 +187,7 @@ for name, s in (("before", before), ("after", after)):
 EOF
 
 # --- 4: preprocessing ---------------------------------------------------------------
-if [ ! -d "$photos" ]; then
+if [ -z "$(ls -A "$photos" 2>/dev/null)" ]; then
   GOCLIP_SHARED=$shared "$python" scripts/make_photos.py "$photos" >/dev/null
 fi
 files=("$photos"/*)
