@@ -114,6 +114,48 @@ for side in before after; do
   measure "clip embed (first model call)" /dev/null "$bin" embed --model "$model" --vocab "$vocab" --text "a photo of a cat" -o "$work/e.npy"
 done
 
+# The first use in a process, split: torch.Init (dlopen of the shim and
+# libtorch, symbol lookup, libtorch's static start-up), then Load and the
+# first Run of a small module. (Built from .bench/, git-ignored.)
+mkdir -p .bench/inittime
+cat >.bench/inittime/main.go <<'EOF'
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/goclip/goclip/torch"
+)
+
+func main() {
+	t0 := time.Now()
+	if err := torch.Init(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	t1 := time.Now()
+	m, err := torch.Load(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	t2 := time.Now()
+	x, _ := torch.NewTensor(make([]float32, 64), 1, 64)
+	if _, err := m.Run("forward", x); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ms := func(d time.Duration) float64 { return d.Seconds() * 1e3 }
+	fmt.Printf("%.1f %.1f %.1f\n", ms(t1.Sub(t0)), ms(t2.Sub(t1)), ms(time.Since(t2)))
+}
+EOF
+go build -o "$work/inittime" ./.bench/inittime
+echo "== first use in a process (after), best of $runs: Init = dlopen + dlsym + libtorch start-up"
+for _ in $(seq "$runs"); do "${pin[@]}" "$work/inittime" "$root/testdata/torch/mlp.pt"; done | sort -n | awk '
+  NR == 1 { printf "  torch.Init %.1f ms, then Load %.1f ms, first Run %.1f ms\n", $1, $2, $3 }'
+
 # --- 3: tokenizer ----------------------------------------------------------------
 "$python" - "$corpus" "$work/corpus50.jsonl" <<'EOF'
 import json, sys
