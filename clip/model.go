@@ -69,6 +69,11 @@ func Load(ctx context.Context, nameOrPath string, opts ...Option) (*Model, error
 	for _, o := range opts {
 		o(&cfg)
 	}
+	// Open the shim first: its failure (a *torch.LibraryError naming every
+	// place tried) is the error to show, before any download.
+	if err := torch.Init(); err != nil {
+		return nil, err
+	}
 	dev, err := torch.ParseDevice(cfg.device)
 	if err != nil {
 		return nil, err
