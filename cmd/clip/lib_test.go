@@ -113,7 +113,10 @@ func TestMovedBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "bin", "clip")
-	gocmd := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		gocmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
 	build := exec.Command(gocmd, "build", "-o", bin, ".")
 	if b, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
