@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -199,6 +200,11 @@ func TestMultipleInputsAndOutputs(t *testing.T) {
 
 // TestMLPReference compares a real forward pass with the output Python's
 // torch computed for the same input when the fixture was generated.
+// TestMLPReference runs the fixture MLP and compares it with Python's torch
+// running the same TorchScript file on the same machine and libtorch: on the
+// CPU the two must be bit-identical. The committed mlp_output.npy was made on
+// another CPU, whose BLAS kernels differ in the last bits, so it is held to a
+// stated bound only (measured here: 2.1e-7 absolute, 3e-7 of the largest value).
 func TestMLPReference(t *testing.T) {
 	m, err := Load(fixture(t, "mlp.pt"), WithDevice(testDevice(t)))
 	if err != nil {
@@ -209,24 +215,53 @@ func TestMLPReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := npy.ReadFile(fixture(t, "mlp_output.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	x, _ := NewTensor(in.Data.([]float32), 5, 64)
 	out, err := m.Run("forward", x)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := out[0].Data.([]float32)
-	tol := 0.0
-	if testDevice(t).IsCUDA() {
-		tol = 1e-3 // TF32 or a different kernel may be chosen on a GPU
-	}
-	for i, w := range want.Data.([]float32) {
-		if d := math.Abs(float64(got[i] - w)); d > tol {
-			t.Fatalf("out[%d] = %v, want %v (|diff| %g > %g)", i, got[i], w, d, tol)
+	maxDiff := func(want []float32) (d, ref float64) {
+		for i, w := range want {
+			d = math.Max(d, math.Abs(float64(got[i]-w)))
+			ref = math.Max(ref, math.Abs(float64(w)))
 		}
+		return d, ref
+	}
+	fixed, err := npy.ReadFile(fixture(t, "mlp_output.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ref := maxDiff(fixed.Data.([]float32))
+	t.Logf("against the committed fixture: max|diff| %.3g (largest value %.3g)", d, ref)
+	if d > 2e-6*ref {
+		t.Errorf("against the committed fixture: max|diff| %g > 2e-6 × %g", d, ref)
+	}
+	if testDevice(t).IsCUDA() {
+		if d > 1e-3 { // TF32 or a different kernel may be chosen on a GPU
+			t.Errorf("CUDA: max|diff| %g > 1e-3", d)
+		}
+		return
+	}
+	// The same file through Python's torch here: identical.
+	py := filepath.Join(t.TempDir(), "py.npy")
+	cmd := exec.Command(testutil.Python(), "-c", `
+import sys, numpy as np, torch
+torch.set_num_threads(1)
+m = torch.jit.load(sys.argv[1])
+x = torch.from_numpy(np.load(sys.argv[2]))
+with torch.no_grad():
+    np.save(sys.argv[3], m(x).numpy())
+`, fixture(t, "mlp.pt"), fixture(t, "mlp_input.npy"), py)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("python reference: %v\n%s", err, b)
+	}
+	same, err := npy.ReadFile(py)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := maxDiff(same.Data.([]float32)); d != 0 {
+		t.Errorf("against Python's torch on this machine: max|diff| %g, want 0", d)
 	}
 }
 
