@@ -3,6 +3,7 @@ module github.com/goclip/goclip
 go 1.26.8
 
 require (
+	github.com/gofrs/flock v0.13.2
 	github.com/parquet-go/parquet-go v0.32.0
 	golang.org/x/image v0.48.0
 )

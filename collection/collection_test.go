@@ -351,7 +351,7 @@ func TestEmbedTarsEqualEmbedDir(t *testing.T) {
 }
 
 func tokenizeTrunc(m *clip.Model, texts []string) ([][]int32, error) {
-	tok, err := m.Tokenizer()
+	tok, err := m.Tokenizer(context.Background())
 	if err != nil {
 		return nil, err
 	}

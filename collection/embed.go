@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/goclip/goclip/clip"
@@ -338,7 +337,7 @@ func (w *partition) run(ctx context.Context, src source) (Stats, error) {
 				allCaptioned = allCaptioned && s.HasCaption
 			}
 			if allCaptioned {
-				if tf, err = w.encodeCaptions(ok); err != nil {
+				if tf, err = w.encodeCaptions(ctx, ok); err != nil {
 					return st, err
 				}
 			}
@@ -405,8 +404,8 @@ func (w *partition) prepare(f clip.Matrix) []float32 {
 
 // encodeCaptions embeds the samples' captions, truncated to the model's
 // context as clip-retrieval's clip.tokenize(truncate=True) does.
-func (w *partition) encodeCaptions(ss []Sample) (clip.Matrix, error) {
-	tok, err := w.m.Tokenizer()
+func (w *partition) encodeCaptions(ctx context.Context, ss []Sample) (clip.Matrix, error) {
+	tok, err := w.m.Tokenizer(ctx)
 	if err != nil {
 		return clip.Matrix{}, err
 	}
@@ -442,7 +441,7 @@ type pixelIO struct {
 
 func newPixelIO(m *clip.Model, bs int) *pixelIO {
 	r := m.Info().ImageResolution
-	return &pixelIO{m: m, u8: strings.HasPrefix(m.Info().Device, "cuda"), plane: 3 * r * r, bs: bs}
+	return &pixelIO{m: m, u8: m.Info().Device.IsCUDA(), plane: 3 * r * r, bs: bs}
 }
 
 func (p *pixelIO) alloc() pixelBuf {

@@ -66,6 +66,10 @@ func Merge(dir, out string) (int, error) {
 	return emb.rows, emb.finish()
 }
 
+// indexFields are clip.IndexEntry's JSON fields, which metadata columns
+// must not overwrite.
+var indexFields = map[string]bool{"row": true, "file": true, "dir": true, "size": true, "mtime_ns": true}
+
 // indexLine is one row's index entry: row, file and the metadata columns
 // (empty ones left out).
 func indexLine(row int, cols, cells []string) map[string]any {
@@ -74,7 +78,7 @@ func indexLine(row int, cols, cells []string) map[string]any {
 		switch {
 		case c == "image_path":
 			m["file"] = cells[i]
-		case cells[i] != "" && c != "row" && c != "file":
+		case cells[i] != "" && !indexFields[c]:
 			m[c] = cells[i]
 		}
 	}

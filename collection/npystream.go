@@ -7,7 +7,7 @@ import (
 	"math"
 	"os"
 
-	"github.com/goclip/goclip/npy"
+	"github.com/goclip/goclip/internal/half"
 )
 
 // DType is the element type of the written embeddings.
@@ -95,7 +95,7 @@ func (s *npyStream) write(data []float32) error {
 	b := s.buf[:n]
 	for i, v := range data {
 		if s.dtype == F16 {
-			binary.LittleEndian.PutUint16(b[2*i:], npy.Float32ToHalf(v))
+			binary.LittleEndian.PutUint16(b[2*i:], half.FromFloat32(v))
 		} else {
 			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
 		}

@@ -54,7 +54,7 @@ if [ -z "$shared" ]; then
 fi
 vocab=$shared/clip/bpe_simple_vocab_16e6.txt.gz
 [ -f "$vocab" ] || { echo "test_slurm: no BPE vocabulary at $vocab (set GOCLIP_SHARED)" >&2; exit 1; }
-export CLIP_VOCAB=$vocab
+export CLIP_VOCAB=$vocab GOCLIP_LIB=${GOCLIP_LIB:-}
 
 echo "== test data: 24 tars of 16 photographs"
 "$python" scripts/make_jpegs.py "$work/photos" --n 384 --size 480x360 --jobs 2 >/dev/null
@@ -122,7 +122,7 @@ cat >"$work/job.sh" <<JOB
 #SBATCH --cpus-per-task=1
 #SBATCH --requeue
 #SBATCH --output=$work/out-%A_%a.txt
-export CLIP_VOCAB=$vocab
+export CLIP_VOCAB=$vocab GOCLIP_LIB=${GOCLIP_LIB:-}
 exec $work/clip embed ${common[*]} --input '$spec' -o $work/slurm --shard auto
 JOB
 echo "== sbatch: array of $tasks tasks"

@@ -6,12 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/goclip/goclip/collection"
-	"github.com/goclip/goclip/report"
+	"github.com/goclip/goclip/internal/report"
 )
 
 // runSearchLayout searches every partition of a clip-retrieval layout
@@ -25,10 +24,11 @@ func runSearchLayout(ctx context.Context, e *env, a *parsedArgs, dir, query stri
 		return err
 	}
 	defer m.Close()
-	q, err := m.EncodeTexts([]string{query})
+	q, err := m.EncodeTexts(ctx, []string{query})
 	if err != nil {
 		return err
 	}
+	noteRandom(e, m, a.bools["json"])
 	hits, err := collection.Search(dir, q.Row(0), top)
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}
@@ -64,8 +64,8 @@ func runSearchLayout(ctx context.Context, e *env, a *parsedArgs, dir, query stri
 		return err
 	}
 	if page := a.str("html", ""); page != "" {
-		return writePage(page, func(f *os.File) error {
-			return report.WriteSearchPage(f, query, m.Info().Name, pageHits, report.PageOptions{Top: top, BaseDir: filepath.Dir(page)})
+		return writePage(e, page, func(f *os.File) error {
+			return report.WriteSearchPage(f, query, m.Info().Name, pageHits, pageOptions(m, top, page))
 		})
 	}
 	return nil
