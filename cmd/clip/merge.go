@@ -10,9 +10,10 @@ import (
 
 func mergeCmd() *command {
 	return &command{
-		name:    "merge",
-		summary: "join a clip-retrieval layout's partitions (all shards) into one .npy and .jsonl index",
-		usage:   "merge -o OUT.npy LAYOUT_DIR",
+		name:       "merge",
+		summary:    "join a clip-retrieval layout's partitions (all shards) into one .npy and .jsonl index",
+		usage:      "merge -o OUT.npy LAYOUT_DIR",
+		positional: true,
 		flags: []flagSpec{
 			{name: "o", kind: valueArg, usage: "output .npy: float32 [N,D] features, rows in embedding-reader's order (its .jsonl index beside it)"},
 		},
