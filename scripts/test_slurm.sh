@@ -15,24 +15,14 @@ tasks=${1:-4}
 python=${PYTHON:-/usr/bin/python3}
 export PATH=/usr/local/go/bin:$PATH
 
-if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null || ! command -v sbatch >/dev/null; then
-  if [ "$(id -u)" -ne 0 ] || [ -n "${GOCLIP_SKIP_APT:-}" ]; then
-    echo "test_slurm: slurm-wlm and munge are missing (apt-get install slurm-wlm munge, as root)" >&2
-    exit 1
-  fi
-  echo "== installing slurm-wlm and munge"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
-fi
-[ "$(id -u)" -eq 0 ] || { echo "test_slurm: the daemons are started as root" >&2; exit 1; }
+. scripts/lib_slurm.sh
+slurm_install
 
 work=$(mktemp -d /tmp/goclip-slurm.XXXXXX)
-pids=()
 cleanup() {
   status=$?
   [ -n "${jobid:-}" ] && scancel "$jobid" 2>/dev/null || true
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  slurm_down
   if [ $status -ne 0 ]; then
     for f in "$work"/*.log "$work"/out-*.txt; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done
   fi
@@ -46,14 +36,7 @@ echo "== building clip"
 go build -o "$work/clip" ./cmd/clip
 model=$repo/models/tiny-vit
 [ -f "$model/manifest.json" ] || { echo "test_slurm: $model is missing (scripts/setup.sh makes it)" >&2; exit 1; }
-shared=${GOCLIP_SHARED:-}
-if [ -z "$shared" ]; then
-  d=$repo
-  while [ "$d" != / ] && [ ! -f "$d/shared/golden/README.md" ]; do d=$(dirname "$d"); done
-  shared=$d/shared
-fi
-vocab=$shared/clip/bpe_simple_vocab_16e6.txt.gz
-[ -f "$vocab" ] || { echo "test_slurm: no BPE vocabulary at $vocab (set GOCLIP_SHARED)" >&2; exit 1; }
+find_vocab "$repo"
 export CLIP_VOCAB=$vocab GOCLIP_LIB=${GOCLIP_LIB:-}
 
 echo "== test data: 24 tars of 16 photographs"
@@ -61,59 +44,7 @@ echo "== test data: 24 tars of 16 photographs"
 spec=$("$python" scripts/make_shards.py "$work/photos" "$work/shards" --per-shard 16 --captions)
 
 echo "== starting munged and Slurm"
-install -d -m 700 "$work/munge"
-dd if=/dev/urandom of="$work/munge/munge.key" bs=1024 count=1 status=none
-chmod 400 "$work/munge/munge.key"
-sock=$work/munge/munge.socket
-munged --force -F -S "$sock" --key-file="$work/munge/munge.key" --pid-file="$work/munge/munged.pid" \
-  --log-file="$work/munge/munged.log" --seed-file="$work/munge/munged.seed" >"$work/munged.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-host=$(hostname -s)
-port=$((17000 + RANDOM % 2000))
-mkdir -p "$work/state" "$work/spool"
-cat >"$work/slurm.conf" <<CONF
-ClusterName=goclip
-SlurmctldHost=$host
-SlurmUser=root
-SlurmdUser=root
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$sock,cred_expire=10
-StateSaveLocation=$work/state
-SlurmdSpoolDir=$work/spool
-SlurmctldPidFile=$work/slurmctld.pid
-SlurmdPidFile=$work/slurmd.pid
-SlurmctldLogFile=$work/slurmctld.log
-SlurmdLogFile=$work/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-SchedulerType=sched/builtin
-SchedulerParameters=sched_interval=1
-JobAcctGatherType=jobacct_gather/none
-MpiDefault=none
-ReturnToService=2
-JobRequeue=1
-# A requeued job waits cred_expire + 1 seconds before it may start again.
-MinJobAge=600
-SlurmdTimeout=30
-NodeName=$host CPUs=$(nproc) State=UNKNOWN
-PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
-CONF
-export SLURM_CONF=$work/slurm.conf
-slurmctld -D -i -f "$SLURM_CONF" >"$work/slurmctld.out" 2>&1 &
-pids+=($!)
-slurmd -D -f "$SLURM_CONF" >"$work/slurmd.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do
-  sinfo -h -o %t 2>/dev/null | grep -qE '^idle' && break
-  sleep 0.2
-done
-sinfo -h -o %t | grep -qE '^idle' || { echo "test_slurm: the node did not come up" >&2; exit 1; }
+slurm_up "$work"
 
 common=(--model "$model" --device cpu --threads 1 --workers 1 --batch-size 8 --layout clip-retrieval)
 cat >"$work/job.sh" <<JOB
@@ -143,12 +74,8 @@ state=$(squeue -h -j "${jobid}_$victim" -o %T)
 echo "   task $victim is $state with $done_before of $mine partitions done: scontrol requeue"
 [ "$state" = RUNNING ] && [ "$done_before" -lt "$mine" ] || { echo "test_slurm: task $victim was not mid-run" >&2; exit 1; }
 scontrol requeue "${jobid}_$victim"
-for _ in $(seq 1200); do
-  [ -z "$(squeue -h -j "$jobid" -o %i)" ] && break
-  sleep 0.1
-done
+wait_job "$jobid" || { echo "test_slurm: the job did not finish" >&2; exit 1; }
 end=$(date +%s.%N)
-[ -z "$(squeue -h -j "$jobid" -o %i)" ] || { echo "test_slurm: the job did not finish" >&2; exit 1; }
 for t in $(seq 0 $((tasks - 1))); do
   info=$(scontrol show job "${jobid}_$t")
   st=$(grep -o 'JobState=[A-Z_]*' <<<"$info")
