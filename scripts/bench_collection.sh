@@ -87,10 +87,12 @@ for run in 1 2; do
   rm -rf "$out/one" "$out/hand" "$out/slurm"
   rate "one process, $cores cores (run $run)" "$clip" embed --model $m --device cpu --threads "$cores" --workers "$cores" --input "$spec" --layout clip-retrieval -o "$out/one"
   t0=$(date +%s.%N)
+  hand=()
   for k in $(seq 0 $((cores - 1))); do
     eval taskset -c "$k" "$clip" embed $flags -o "$out/hand" --shard "$k/$cores" 2>/dev/null &
+    hand+=($!)
   done
-  wait
+  wait "${hand[@]}"
   t1=$(date +%s.%N)
   printf '%-44s %7.1f files/s  (%.2f s)\n' "$cores processes by hand (run $run)" "$(echo "$n / ($t1 - $t0)" | bc -l)" "$(echo "$t1 - $t0" | bc -l)"
   cat >"$out/job.sh" <<JOB
