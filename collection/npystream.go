@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 
 	"github.com/goclip/goclip/internal/half"
+	"github.com/goclip/goclip/npy"
 )
 
 // DType is the element type of the written embeddings.
@@ -73,12 +75,11 @@ type npyStream struct {
 }
 
 func createNpy(final string, d DType, cols int) (*npyStream, error) {
-	s := &npyStream{final: final, tmp: tempName(final), dtype: d, cols: cols}
-	f, err := os.Create(s.tmp)
+	f, err := createTemp(final)
 	if err != nil {
 		return nil, err
 	}
-	s.f, s.w = f, bufio.NewWriterSize(f, 1<<20)
+	s := &npyStream{final: final, tmp: f.Name(), dtype: d, cols: cols, f: f, w: bufio.NewWriterSize(f, 1<<20)}
 	if _, err := s.w.Write(npyHeader(d, 0, cols)); err != nil {
 		s.abort()
 		return nil, err
@@ -132,15 +133,16 @@ func (s *npyStream) abort() {
 	os.Remove(s.tmp)
 }
 
-// tempName is the name a file is written under before its rename: hidden
-// from embedding-reader's globs (no .npy/.parquet suffix).
-func tempName(final string) string { return final + fmt.Sprintf(".tmp%d", os.Getpid()) }
+// createTemp creates the temporary file a final file is written under
+// before its rename: a hidden name in the same folder, not matched by
+// embedding-reader's globs.
+func createTemp(final string) (*os.File, error) {
+	return npy.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".tmp")
+}
 
-// writeFileAtomic writes data to path through a temporary file and a
-// rename.
+// writeFileAtomic writes a file through a temporary file and a rename.
 func writeFileAtomic(path string, write func(f *os.File) error) error {
-	tmp := tempName(path)
-	f, err := os.Create(tmp)
+	f, err := createTemp(path)
 	if err != nil {
 		return err
 	}
@@ -152,10 +154,10 @@ func writeFileAtomic(path string, write func(f *os.File) error) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, path)
+		err = os.Rename(f.Name(), path)
 	}
 	if err != nil {
-		os.Remove(tmp)
+		os.Remove(f.Name())
 	}
 	return err
 }

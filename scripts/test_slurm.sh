@@ -103,7 +103,7 @@ rows=$(wc -l <"$work/single.jsonl")
 for d in img_emb text_emb metadata; do
   diff -r "$work/slurm/$d" "$work/single/$d"
 done
-if ls "$work"/slurm/*/* | grep -v -E '\.(npy|parquet|json)$'; then
+if ls -A "$work"/slurm/*/ | grep -v -E "^$|:$" | grep -v -E '\.(npy|parquet|json)$'; then
   echo "test_slurm: temporary files left in the layout" >&2
   exit 1
 fi
