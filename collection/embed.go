@@ -174,6 +174,8 @@ func Embed(ctx context.Context, m *clip.Model, opt Options) (Summary, error) {
 	}
 	sum := Summary{Partitions: in.parts}
 	var missing []string
+	var pix *pixelIO
+	var pool chan pixelBuf
 	for i := 0; i < in.parts; i++ {
 		if !opt.Shard.Has(i) {
 			continue
@@ -197,7 +199,14 @@ func Embed(ctx context.Context, m *clip.Model, opt Options) (Summary, error) {
 				missing = append(missing, in.tars[i])
 				continue
 			}
-			w := &partition{m: m, opt: &opt, paths: p}
+			if pool == nil {
+				pix = newPixelIO(m, m.BatchSize())
+				pool = make(chan pixelBuf, 3)
+				for i := 0; i < cap(pool); i++ {
+					pool <- pix.alloc()
+				}
+			}
+			w := &partition{m: m, opt: &opt, paths: p, pix: pix, pool: pool}
 			res.Stats, err = w.run(ctx, src)
 			src.close()
 			if err != nil {
@@ -223,6 +232,8 @@ type partition struct {
 	m     *clip.Model
 	opt   *Options
 	paths Paths
+	pix   *pixelIO
+	pool  chan pixelBuf // the batch buffers, kept across partitions
 }
 
 type batch struct {
@@ -244,11 +255,7 @@ func (w *partition) run(ctx context.Context, src source) (Stats, error) {
 	var st Stats
 	info := w.m.Info()
 	bs := w.m.BatchSize()
-	pix := newPixelIO(w.m, bs)
-	pool := make(chan pixelBuf, 3)
-	for i := 0; i < 3; i++ {
-		pool <- pix.alloc()
-	}
+	pix, pool := w.pix, w.pool
 	ready := make(chan batch, 1)
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()

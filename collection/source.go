@@ -106,6 +106,9 @@ func (t *tarSource) nextMember() (*tar.Header, error) {
 	}
 }
 
+// maxMember bounds the size of one tar member read into memory.
+const maxMember = 256 << 20
+
 func (t *tarSource) next() (Sample, error) {
 	if t.done {
 		return Sample{}, io.EOF
@@ -131,8 +134,11 @@ func (t *tarSource) next() (Sample, error) {
 			break
 		}
 		key = k
-		data, err := io.ReadAll(t.tr)
-		if err != nil {
+		if h.Size > maxMember {
+			return Sample{}, t.skipSample(k, fmt.Errorf("member %q has %d bytes (limit %d)", h.Name, h.Size, maxMember))
+		}
+		data := make([]byte, h.Size)
+		if _, err := io.ReadFull(t.tr, data); err != nil {
 			t.done = true
 			return Sample{}, fmt.Errorf("%s: truncated or corrupt tar in %q: %w", t.name, h.Name, err)
 		}
