@@ -111,7 +111,7 @@ type Tokenizer struct {
 	// single holds the ids of one-byte pre-tokens.
 	single [256][1]int32
 	// merges maps a pair of ids to its merge rank and the merged id.
-	merges map[uint64]mergeInfo
+	merges mergeTable
 	// tokBytes holds the bytes each id decodes to ("</w>" kept), with
 	// tokOff[id]..tokOff[id+1] delimiting id's bytes; tokOK tells whether
 	// the id is in the official decoder.
@@ -296,7 +296,7 @@ func New(r io.Reader) (*Tokenizer, error) {
 
 	// bpe_ranks = dict(zip(merges, range(len(merges)))): later duplicates
 	// win. A merge whose parts are not vocabulary symbols can never apply.
-	t.merges = make(map[uint64]mergeInfo, len(split))
+	t.merges = newMergeTable(mergeSlotsFor(len(split)))
 	for rank, sp := range split {
 		v := vocab(512 + rank)
 		a, okA := encoder[v[:sp]]
@@ -304,7 +304,7 @@ func New(r io.Reader) (*Tokenizer, error) {
 		if !okA || !okB {
 			continue
 		}
-		t.merges[uint64(a)<<32|uint64(b)] = mergeInfo{rank: int32(rank), id: encoder[v]}
+		t.merges.put(a, b, mergeInfo{rank: int32(rank), id: encoder[v]})
 	}
 	t.cache.init(cacheSlots)
 	t.longCache.init(longCacheSlots)
