@@ -10,6 +10,9 @@ package tokenizer
 type mergeTable struct {
 	slots []uint64
 	shift uint32 // 32 - log2(len(slots))
+	// maxProbe bounds the slots a lookup visits past the first, so that
+	// no table (a damaged cache file's included) can make one loop.
+	maxProbe uint32
 }
 
 // emptyKey marks a free slot: no pair of valid ids has it.
@@ -55,9 +58,10 @@ func (m *mergeTable) put(a, b int32, info mergeInfo) {
 	}
 	v := uint64(k) | uint64(uint16(info.rank))<<32 | uint64(uint16(info.id))<<48
 	mask := uint32(len(m.slots) - 1)
-	for i := m.home(k); ; i = (i + 1) & mask {
+	for i, n := m.home(k), uint32(0); ; i, n = (i+1)&mask, n+1 {
 		if s := uint32(m.slots[i]); s == k || s == emptyKey {
 			m.slots[i] = v
+			m.maxProbe = max(m.maxProbe, n)
 			return
 		}
 	}
@@ -70,12 +74,15 @@ func (m *mergeTable) get(a, b int32) (mergeInfo, bool) {
 		return mergeInfo{}, false
 	}
 	mask := uint32(len(m.slots) - 1)
-	for i := m.home(k); ; i = (i + 1) & mask {
+	for i, n := m.home(k), m.maxProbe; ; i, n = (i+1)&mask, n-1 {
 		s := m.slots[i]
 		switch uint32(s) {
 		case k:
 			return mergeInfo{rank: int32(uint16(s >> 32)), id: int32(uint16(s >> 48))}, true
 		case emptyKey:
+			return mergeInfo{}, false
+		}
+		if n == 0 {
 			return mergeInfo{}, false
 		}
 	}
