@@ -370,6 +370,12 @@ func (t *Tokenizer) Encode(text string) []int32 {
 	return ids
 }
 
+// AppendEncode appends the ids Encode returns for text to dst and returns
+// the extended slice: the same ids without a new slice per text.
+func (t *Tokenizer) AppendEncode(dst []int32, text string) []int32 {
+	return t.appendEncode(dst, text)
+}
+
 // idBufs recycles Encode's scratch buffers.
 var idBufs = sync.Pool{New: func() any { b := make([]int32, 0, 128); return &b }}
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/internal/jsonstr"
 	"github.com/goclip/goclip/tokenizer"
 )
 
@@ -49,6 +50,7 @@ func runTokenize(ctx context.Context, e *env, a *parsedArgs) error {
 	defer out.Flush()
 	const chunk = 4096
 	lineNo := 0
+	var buf []byte
 	for {
 		texts, lines, err := readJSONLines(in, chunk, &lineNo)
 		if err != nil {
@@ -57,33 +59,41 @@ func runTokenize(ctx context.Context, e *env, a *parsedArgs) error {
 		if len(texts) == 0 {
 			return nil
 		}
-		rows := make([][]int32, len(texts))
-		errs := make([]error, len(texts))
-		parallel(len(texts), func(i int) {
-			if encode {
-				rows[i] = tok.Encode(texts[i])
-				return
+		// The texts are cut into one contiguous part per worker; each
+		// part's rows go back to back into one slice.
+		parts := splitParts(len(texts), runtime.GOMAXPROCS(0))
+		parallel(len(parts), func(p int) {
+			pt := &parts[p]
+			for i := pt.lo; i < pt.hi; i++ {
+				if encode {
+					pt.ids = tok.AppendEncode(pt.ids, texts[i])
+				} else {
+					r, err := tok.Tokenize(texts[i:i+1], n, truncate)
+					if err != nil {
+						pt.err, pt.errAt = err, i
+						return
+					}
+					pt.ids = append(pt.ids, r[0]...)
+				}
+				pt.ends = append(pt.ends, len(pt.ids))
 			}
-			r, err := tok.Tokenize(texts[i:i+1], n, truncate)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			rows[i] = r[0]
 		})
-		buf := make([]byte, 0, 1024)
-		for i, row := range rows {
-			if errs[i] != nil {
+		for _, pt := range parts {
+			start := 0
+			for _, end := range pt.ends {
+				buf = appendIntArray(buf[:0], pt.ids[start:end])
+				buf = append(buf, '\n')
+				out.Write(buf)
+				start = end
+			}
+			if pt.err != nil {
 				out.Flush()
 				var tl *tokenizer.TooLongError
-				if errors.As(errs[i], &tl) {
-					return &exitError{code: 1, msg: fmt.Sprintf("line %d: text is too long for context length %d (%d tokens with SOT and EOT); use --truncate to cut it", lines[i], n, tl.Tokens+2)}
+				if errors.As(pt.err, &tl) {
+					return &exitError{code: 1, msg: fmt.Sprintf("line %d: text is too long for context length %d (%d tokens with SOT and EOT); use --truncate to cut it", lines[pt.errAt], n, tl.Tokens+2)}
 				}
-				return &exitError{code: 1, msg: fmt.Sprintf("line %d: %v", lines[i], errs[i])}
+				return &exitError{code: 1, msg: fmt.Sprintf("line %d: %v", lines[pt.errAt], pt.err)}
 			}
-			buf = appendIntArray(buf[:0], row)
-			buf = append(buf, '\n')
-			out.Write(buf)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -91,22 +101,60 @@ func runTokenize(ctx context.Context, e *env, a *parsedArgs) error {
 	}
 }
 
+// part is a contiguous run of texts [lo, hi) tokenized by one worker: the
+// rows back to back in ids, row k ending at ends[k]; err is the first
+// failure (at text errAt), after which the part stops.
+type part struct {
+	lo, hi int
+	ids    []int32
+	ends   []int
+	err    error
+	errAt  int
+}
+
+// splitParts cuts n texts into at most workers parts of nearly equal size.
+func splitParts(n, workers int) []part {
+	workers = max(1, min(workers, n))
+	parts := make([]part, workers)
+	for w := range parts {
+		parts[w].lo, parts[w].hi = n*w/workers, n*(w+1)/workers
+	}
+	return parts
+}
+
 // readJSONLines reads up to max non-blank lines, each a JSON string, and
-// returns the texts with their 1-based line numbers.
+// returns the texts with their 1-based line numbers. Plain strings are
+// decoded by jsonstr; anything else goes through encoding/json, so the
+// texts (and errors) are encoding/json's. The texts share one allocation.
 func readJSONLines(r *bufio.Reader, max int, lineNo *int) ([]string, []int, error) {
-	var texts []string
+	var arena []byte
+	var ends []int
 	var lines []int
-	for len(texts) < max {
-		line, err := r.ReadBytes('\n')
+	var long []byte
+	for len(ends) < max {
+		line, err := r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// A line longer than the buffer: gather it.
+			long = append(long[:0], line...)
+			for err == bufio.ErrBufferFull {
+				line, err = r.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
 		if len(line) > 0 {
 			*lineNo++
 			trimmed := trimSpaceBytes(line)
 			if len(trimmed) > 0 {
-				var s string
-				if jerr := json.Unmarshal(trimmed, &s); jerr != nil {
-					return nil, nil, &exitError{code: 1, msg: fmt.Sprintf("line %d: not a JSON string: %v", *lineNo, jerr)}
+				var ok bool
+				if arena, ok = jsonstr.AppendUnquote(arena, trimmed); !ok {
+					var s string
+					if jerr := json.Unmarshal(trimmed, &s); jerr != nil {
+						return nil, nil, &exitError{code: 1, msg: fmt.Sprintf("line %d: not a JSON string: %v", *lineNo, jerr)}
+					}
+					arena = append(arena, s...)
 				}
-				texts = append(texts, s)
+				ends = append(ends, len(arena))
 				lines = append(lines, *lineNo)
 			}
 		}
@@ -116,6 +164,13 @@ func readJSONLines(r *bufio.Reader, max int, lineNo *int) ([]string, []int, erro
 		if err != nil {
 			return nil, nil, err
 		}
+	}
+	all := string(arena)
+	texts := make([]string, len(ends))
+	start := 0
+	for i, end := range ends {
+		texts[i] = all[start:end]
+		start = end
 	}
 	return texts, lines, nil
 }
