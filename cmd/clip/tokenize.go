@@ -45,14 +45,16 @@ func runTokenize(ctx context.Context, e *env, a *parsedArgs) error {
 		return err
 	}
 	encode, truncate := a.bools["encode"], a.bools["truncate"]
-	in := bufio.NewReaderSize(e.stdin, 1<<20)
-	out := bufio.NewWriterSize(e.stdout, 1<<20)
+	// Buffers of moderate size, reused from chunk to chunk: fresh memory
+	// costs a page fault per page, which dominates a short run.
+	in := &lineReader{r: bufio.NewReaderSize(e.stdin, 64<<10)}
+	out := bufio.NewWriterSize(e.stdout, 64<<10)
 	defer out.Flush()
-	const chunk = 4096
-	lineNo := 0
+	const chunk = 1024
 	var buf []byte
+	var parts []part
 	for {
-		texts, lines, err := readJSONLines(in, chunk, &lineNo)
+		texts, lines, err := in.read(chunk)
 		if err != nil {
 			return err
 		}
@@ -61,7 +63,7 @@ func runTokenize(ctx context.Context, e *env, a *parsedArgs) error {
 		}
 		// The texts are cut into one contiguous part per worker; each
 		// part's rows go back to back into one slice.
-		parts := splitParts(len(texts), runtime.GOMAXPROCS(0))
+		parts = splitParts(parts, len(texts), runtime.GOMAXPROCS(0))
 		parallel(len(parts), func(p int) {
 			pt := &parts[p]
 			for i := pt.lo; i < pt.hi; i++ {
@@ -112,25 +114,41 @@ type part struct {
 	errAt  int
 }
 
-// splitParts cuts n texts into at most workers parts of nearly equal size.
-func splitParts(n, workers int) []part {
+// splitParts cuts n texts into at most workers parts of nearly equal
+// size, reusing the buffers of parts.
+func splitParts(parts []part, n, workers int) []part {
 	workers = max(1, min(workers, n))
-	parts := make([]part, workers)
+	for len(parts) < workers {
+		parts = append(parts, part{})
+	}
+	parts = parts[:workers]
 	for w := range parts {
-		parts[w].lo, parts[w].hi = n*w/workers, n*(w+1)/workers
+		parts[w] = part{lo: n * w / workers, hi: n * (w + 1) / workers, ids: parts[w].ids[:0], ends: parts[w].ends[:0]}
 	}
 	return parts
 }
 
-// readJSONLines reads up to max non-blank lines, each a JSON string, and
-// returns the texts with their 1-based line numbers. Plain strings are
-// decoded by jsonstr; anything else goes through encoding/json, so the
-// texts (and errors) are encoding/json's. The texts share one allocation.
-func readJSONLines(r *bufio.Reader, max int, lineNo *int) ([]string, []int, error) {
-	var arena []byte
-	var ends []int
-	var lines []int
-	var long []byte
+// lineReader reads JSON Lines of strings, reusing its buffers.
+type lineReader struct {
+	r      *bufio.Reader
+	lineNo int
+	arena  []byte
+	ends   []int
+	lines  []int
+	texts  []string
+	long   []byte
+}
+
+// read reads up to max non-blank lines, each a JSON string, and returns
+// the texts with their 1-based line numbers, valid until the next call.
+// Plain strings are decoded by jsonstr; anything else goes through
+// encoding/json, so the texts (and errors) are encoding/json's. The texts
+// share one allocation.
+func (lr *lineReader) read(max int) ([]string, []int, error) {
+	r := lr.r
+	arena, ends, lines, long := lr.arena[:0], lr.ends[:0], lr.lines[:0], lr.long[:0]
+	lineNo := &lr.lineNo
+	defer func() { lr.arena, lr.ends, lr.long = arena, ends, long }()
 	for len(ends) < max {
 		line, err := r.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -166,12 +184,13 @@ func readJSONLines(r *bufio.Reader, max int, lineNo *int) ([]string, []int, erro
 		}
 	}
 	all := string(arena)
-	texts := make([]string, len(ends))
+	texts := lr.texts[:0]
 	start := 0
-	for i, end := range ends {
-		texts[i] = all[start:end]
+	for _, end := range ends {
+		texts = append(texts, all[start:end])
 		start = end
 	}
+	lr.texts, lr.lines = texts, lines
 	return texts, lines, nil
 }
 
