@@ -1,6 +1,6 @@
 package tokenizer
 
-import "sort"
+import "slices"
 
 // table16 is a two-level table of a uint16 per code point: blocks of 256
 // values, each stored once however many ranges of code points share it.
@@ -25,6 +25,12 @@ func buildTable16(blocks int, fill func(base rune, b *[256]uint16)) table16 {
 	for k := range blocks {
 		b = [256]uint16{}
 		fill(rune(k)<<8, &b)
+		if k > 0 { // runs of equal blocks are the common case
+			if p := t.idx[k-1]; [256]uint16(t.blk[int(p)<<8:int(p+1)<<8]) == b {
+				t.idx[k] = p
+				continue
+			}
+		}
 		h := uint64(14695981039346656037)
 		for _, v := range b {
 			h = (h ^ uint64(v)) * 1099511628211
@@ -66,7 +72,7 @@ func (s *rangeSet) addPairs(tab []uint32, bit uint16) {
 
 // sort orders the ranges by start; call it once, after the adds.
 func (s *rangeSet) sort() {
-	sort.Slice(s.r, func(i, j int) bool { return s.r[i].lo < s.r[j].lo })
+	slices.SortFunc(s.r, func(a, b bitRange) int { return int(a.lo - b.lo) })
 }
 
 // fill ORs the bits of the ranges into the block starting at base; blocks
