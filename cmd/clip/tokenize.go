@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"unsafe"
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/internal/jsonstr"
@@ -140,10 +141,10 @@ type lineReader struct {
 }
 
 // read reads up to max non-blank lines, each a JSON string, and returns
-// the texts with their 1-based line numbers, valid until the next call.
+// the texts with their 1-based line numbers, valid until the next call
+// (they share the reader's buffer).
 // Plain strings are decoded by jsonstr; anything else goes through
-// encoding/json, so the texts (and errors) are encoding/json's. The texts
-// share one allocation.
+// encoding/json, so the texts (and errors) are encoding/json's.
 func (lr *lineReader) read(max int) ([]string, []int, error) {
 	r := lr.r
 	arena, ends, lines, long := lr.arena[:0], lr.ends[:0], lr.lines[:0], lr.long[:0]
@@ -183,7 +184,13 @@ func (lr *lineReader) read(max int) ([]string, []int, error) {
 			return nil, nil, err
 		}
 	}
-	all := string(arena)
+	// The texts alias the arena, reused by the next call: no copy, no
+	// garbage per chunk. Nothing keeps them past a chunk (the tokenizer
+	// clones what its BPE cache keeps).
+	var all string
+	if len(arena) > 0 {
+		all = unsafe.String(&arena[0], len(arena))
+	}
 	texts := lr.texts[:0]
 	start := 0
 	for _, end := range ends {
