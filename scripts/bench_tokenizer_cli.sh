@@ -49,30 +49,7 @@ if [ -n "$base" ]; then
   (cd "$work/src" && go build -o "$work/before" ./cmd/clip)
 fi
 
-"$python" - "$corpus" "$work/corpus50.jsonl" <<'EOF'
-import json, sys
-texts = [json.loads(l)["text"] for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
-with open(sys.argv[2], "w", encoding="utf-8") as f:
-    for _ in range(50):
-        for t in texts:
-            f.write(json.dumps(t) + "\n")
-EOF
-cat >"$work/official_tok.py" <<'EOF'
-import importlib.util, json, os, sys, types
-src = sys.argv[1]
-if os.path.isdir(src):
-    src = os.path.join(src, "simple_tokenizer.py")
-try:
-    import ftfy  # noqa: F401
-except ImportError:
-    stub = types.ModuleType("ftfy"); stub.fix_text = lambda t: t; sys.modules["ftfy"] = stub
-spec = importlib.util.spec_from_file_location("st", src)
-mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
-tok = mod.SimpleTokenizer(sys.argv[2])
-out = sys.stdout
-for line in sys.stdin:
-    out.write(json.dumps(tok.encode(json.loads(line))) + "\n")
-EOF
+"$python" scripts/official_tokenize.py --corpus "$corpus" 50 "$work/corpus50.jsonl"
 
 GOCLIP_CACHE=$work/cache "$python" - "$repeat" "$cpu" "$work" "$python" "$clip_src" "$vocab" "$corpus" <<'EOF'
 import json, os, subprocess, sys, time
@@ -93,7 +70,7 @@ def timed(cmd, out):
         sys.exit("failed: %s: %s" % (" ".join(cmd), p.stderr.read().decode()))
     return wall
 
-sides = {"official, whole process": [python, os.path.join(work, "official_tok.py"), clip_src, vocab]}
+sides = {"official, whole process": [python, "scripts/official_tokenize.py", clip_src, vocab]}
 if os.path.exists(os.path.join(work, "before")):
     sides["clip tokenize, before"] = [os.path.join(work, "before"), "tokenize", "--encode", "--vocab", vocab]
 sides["clip tokenize, after"] = [os.path.join(work, "after"), "tokenize", "--encode", "--vocab", vocab]
