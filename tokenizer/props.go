@@ -64,7 +64,10 @@ func buildProps() *unicodeProps {
 	for _, e := range tabHTMLUpper {
 		p.htmlUp[e[0]] = e[1]
 	}
-	p.width = tabWidth
+	p.width = make(map[rune]string, len(tabWidth))
+	for _, e := range tabWidth {
+		p.width[e.r] = e.s
+	}
 	mt := getMoji()
 	p.needBMP = buildTable16(0x10000>>8, func(base rune, b *[256]uint16) {
 		for i := range b {
@@ -85,6 +88,12 @@ func buildProps() *unicodeProps {
 		}
 	}
 	return p
+}
+
+// widthPair is an entry of tabWidth.
+type widthPair struct {
+	r rune
+	s string
 }
 
 // flag returns the property bits of r (0 for values outside Unicode).

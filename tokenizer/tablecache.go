@@ -32,7 +32,9 @@ const tableCacheMagic = "GCBPE\x00\x00\x02"
 
 const tableCacheHeader = len(tableCacheMagic) + sha256.Size + 4*4
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// checksum is the cache file's checksum, CRC-32C (its table is made on
+// first use, not at start-up).
+func checksum(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }
 
 // tableCacheName returns the cache file name for a merges file with the
 // given sha256.
@@ -107,7 +109,7 @@ func encodeTables(t *Tokenizer, sum [sha256.Size]byte) []byte {
 	for _, s := range t.merges.slots {
 		b = binary.LittleEndian.AppendUint64(b, s)
 	}
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	return binary.LittleEndian.AppendUint32(b, checksum(b))
 }
 
 var errBadCache = errors.New("tokenizer: table cache does not validate")
@@ -125,7 +127,7 @@ func decodeTables(c []byte, sum [sha256.Size]byte) (*Tokenizer, error) {
 		return nil, errBadCache
 	}
 	body := c[:len(c)-4]
-	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(c[len(c)-4:]) {
+	if checksum(body) != binary.LittleEndian.Uint32(c[len(c)-4:]) {
 		return nil, errBadCache
 	}
 	h := body[len(tableCacheMagic)+sha256.Size:]
