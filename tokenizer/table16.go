@@ -19,7 +19,9 @@ func (t *table16) get(r rune) uint16 {
 // buildTable16 builds a table of blocks*256 code points; fill writes the
 // values of the block starting at base into b (all zero on entry).
 func buildTable16(blocks int, fill func(base rune, b *[256]uint16)) table16 {
-	t := table16{idx: make([]uint16, blocks)}
+	// Room for up to 256 distinct blocks without regrowing; pages never
+	// written are never touched.
+	t := table16{idx: make([]uint16, blocks), blk: make([]uint16, 0, 256*min(blocks, 256))}
 	byHash := make(map[uint64]uint16)
 	var b [256]uint16
 	for k := range blocks {
