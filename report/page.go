@@ -40,6 +40,11 @@ func render(w io.Writer, p *page) error {
 	if err != nil {
 		return fmt.Errorf("report: template: %w", err)
 	}
+	return execute(w, t, p)
+}
+
+// execute runs a page template into w through a buffer.
+func execute(w io.Writer, t *template.Template, p any) error {
 	bw := bufio.NewWriter(w)
 	if err := t.Execute(bw, p); err != nil {
 		return fmt.Errorf("report: writing page: %w", err)
@@ -53,7 +58,10 @@ func render(w io.Writer, p *page) error {
 // pageHTML is the page template. The policy forbids scripts, frames,
 // fetches and remote styles; only images may come from elsewhere (ThumbLink
 // pages refer to local files, ThumbEmbed pages to data: URIs).
-const pageHTML = `<!DOCTYPE html>
+const pageHTML = pageHead + pageBody
+
+// pageHead is the document head every page shares (it uses .Title).
+const pageHead = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -125,7 +133,10 @@ ol.labels { list-style: none; margin: 0; padding: 8px 14px 14px; display: grid; 
 footer { padding: 0 28px 24px; color: var(--muted); font-size: 12px; }
 </style>
 </head>
-<body>
+`
+
+// pageBody is the body of search and classify pages.
+const pageBody = `<body>
 <header class="page-header">
 <p class="kind">goclip {{.Kind}}</p>
 <h1>{{.Title}}</h1>
