@@ -82,7 +82,22 @@ def open_image(path):
 
 
 def load_official(clip, req, device):
-    model, preprocess = clip.load(req["checkpoint"], device=device, jit=False)
+    how = "clip.load(checkpoint, jit=False) of the official package"
+    try:
+        model, preprocess = clip.load(req["checkpoint"], device=device, jit=False)
+    except Exception:  # clip.load reads only TorchScript archives with some torch versions
+        sys.path.insert(0, HERE)
+        import export
+        from clip.model import build_model
+        try:
+            sd, _ = export.read_state_dict(req["checkpoint"])
+        except export.ExportError as e:
+            fail(str(e))
+        model = build_model(dict(sd)).to(device)
+        if device == "cpu":
+            model.float()
+        preprocess = clip.clip._transform(model.visual.input_resolution)
+        how = "clip.model.build_model of the official package on the checkpoint's state_dict (clip.load cannot read this file)"
     if req["precision"] == "fp32":
         model = model.float()
     model.eval()
@@ -90,9 +105,9 @@ def load_official(clip, req, device):
     tokens = clip.tokenize(req["texts"], context_length=model.context_length, truncate=True)
     return model, preprocess, tokens, {
         "implementation": "official clip package (%s)" % os.path.dirname(clip.__file__),
-        "model": "clip.load(checkpoint, jit=False) of the official package",
+        "model": how,
         "tokens": "clip.tokenize(truncate=True) of the official package",
-        "pixels": "clip.load's preprocess (Pillow + torchvision)",
+        "pixels": "clip.clip._transform of the official package (Pillow + torchvision)",
         "resolution": res,
     }
 
@@ -186,6 +201,6 @@ def main(argv):
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
-    except RuntimeError as e:  # torch errors: one line, not a C++ trace
+    except Exception as e:  # torch errors: one line, not a C++ trace
         s = str(e).strip()
         fail(s.splitlines()[0][:300] if s else type(e).__name__)
