@@ -195,7 +195,11 @@ func (rep *Report) compareAll(got *goclipOutputs, ref *reference, tol Tolerances
 	}
 	add(StagePixels, ref.info.Pixels, float32s(got.pixels), float32s(ref.pixels), len(rep.Images), imgNames)
 	add(StageEncodeImage, model+", on the reference pixels", float32s(got.encodeImage.Data), float32s(ref.encodeImage), len(rep.Images), imgNames)
-	add(StageEncodeText, model+", on the reference token ids", float32s(got.encodeText.Data), float32s(ref.encodeText), len(rep.Texts), rep.Texts)
+	txtInput := ", on the reference token ids"
+	if ref.tokens == nil {
+		txtInput = ", on goclip's token ids"
+	}
+	add(StageEncodeText, model+txtInput, float32s(got.encodeText.Data), float32s(ref.encodeText), len(rep.Texts), rep.Texts)
 	add(StageLogits, "logits_per_image of the reference model(image, text)", float32s(got.logits.Data), float32s(ref.logits), len(rep.Images), imgNames)
 	add(StageProbs, "logits_per_image.softmax(dim=-1) of the reference", float32s(got.probs), float32s(ref.probs), len(rep.Images), imgNames)
 	rep.Pass = true
