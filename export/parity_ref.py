@@ -46,8 +46,8 @@ def fail(msg, code=1):
 
 
 try:
-    import numpy as np
     import torch
+    import numpy as np
 except ImportError as e:
     fail("%s cannot import %s (%s); point GOCLIP_PYTHON at a Python with torch installed"
          % (sys.executable, e.name or "a module", e), EXIT_MISSING)
