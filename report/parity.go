@@ -88,7 +88,7 @@ const parityBody = `<body>
 <style>
 table.stages { border-collapse: collapse; margin: 24px 28px 8px; background: var(--card); font-size: 14px; }
 table.stages th, table.stages td { border: 1px solid var(--line); padding: 6px 10px; text-align: left; vertical-align: top; }
-table.stages td.num { font-variant-numeric: tabular-nums; text-align: right; }
+table.stages td.num { font-variant-numeric: tabular-nums; text-align: right; white-space: nowrap; }
 tr.fail td { background: rgba(220, 38, 38, .12); }
 tr.fail td.status { color: #dc2626; font-weight: 700; }
 .verdict { margin: 16px 28px 0; font-size: 18px; font-weight: 650; }

@@ -131,6 +131,13 @@ func parityImages(a *parsedArgs, exportDir string) ([]string, error) {
 		}
 	}
 	if len(files) > 0 {
+		for _, f := range files {
+			if st, err := os.Stat(f); err != nil {
+				return nil, &exitError{code: 1, msg: err.Error()}
+			} else if !st.Mode().IsRegular() {
+				return nil, &exitError{code: 1, msg: f + ": not a regular file"}
+			}
+		}
 		return files, nil
 	}
 	demo := filepath.Join(filepath.Dir(exportDir), "testdata", "images")

@@ -196,6 +196,14 @@ func TestParityNoTorch(t *testing.T) {
 	}
 }
 
+// TestParityBadInput: a missing image is named before anything runs.
+func TestParityBadInput(t *testing.T) {
+	code, _, errs := clipRun(t, "", "parity", "--model", "x", "--images", "no-such.png")
+	if code != 1 || !strings.Contains(errs, "no-such.png") {
+		t.Errorf("status %d: %s", code, errs)
+	}
+}
+
 // TestParityUsage: bad flags are usage errors (status 2).
 func TestParityUsage(t *testing.T) {
 	for _, args := range [][]string{
@@ -203,6 +211,7 @@ func TestParityUsage(t *testing.T) {
 		{"parity", "--model", "x", "--tol", "bogus=1"},
 		{"parity", "--model", "x", "--tol", "-1"},
 		{"parity", "--model", "x", "extra"},
+		{"parity", "--model", "x", "--images", "a.png", "--images-dir", "."},
 	} {
 		if code, _, errs := clipRun(t, "", args...); code != 2 {
 			t.Errorf("%v: status %d: %s", args, code, errs)
