@@ -58,7 +58,16 @@ func execute(w io.Writer, t *template.Template, p any) error {
 // pageHTML is the page template. The policy forbids scripts, frames,
 // fetches and remote styles; only images may come from elsewhere (ThumbLink
 // pages refer to local files, ThumbEmbed pages to data: URIs).
-const pageHTML = pageHead + pageBody
+const pageHTML = pageHead + pageBody + cardFigure
+
+// cardFigure is a card's thumbnail and file name, shared by every page.
+const cardFigure = `{{define "figure"}}<figure>
+<div class="thumb">
+{{- if .Src}}<img src="{{.Src}}" alt="{{.Name}}">
+{{- else}}<div class="placeholder" title="{{.Unreadable}}">unreadable</div>
+{{- end}}</div>
+<figcaption class="file" title="{{.File}}">{{.Name}}</figcaption>
+</figure>{{end}}`
 
 // pageHead is the document head every page shares (it uses .Title).
 const pageHead = `<!DOCTYPE html>
@@ -152,13 +161,7 @@ const pageBody = `<body>
 <main class="grid">
 {{- range .Cards}}
 <article class="card">
-<figure>
-<div class="thumb">
-{{- if .Src}}<img src="{{.Src}}" alt="{{.Name}}">
-{{- else}}<div class="placeholder" title="{{.Unreadable}}">unreadable</div>
-{{- end}}</div>
-<figcaption class="file" title="{{.File}}">{{.Name}}</figcaption>
-</figure>
+{{template "figure" .}}
 {{- if eq $.Kind "search"}}
 <div class="score"><span class="rank">#{{.Rank}}</span><span><span class="score-label">score</span><span class="score-value">{{.Score}}</span></span></div>
 {{- else}}

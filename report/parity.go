@@ -52,7 +52,7 @@ type parityPage struct {
 }
 
 var parityTemplate = sync.OnceValues(func() (*template.Template, error) {
-	return template.New("parity").Parse(pageHead + parityBody)
+	return template.New("parity").Parse(pageHead + parityBody + cardFigure)
 })
 
 // WriteParityPage writes the page of a parity run: the facts, the stage
@@ -120,13 +120,7 @@ h2 { margin: 20px 28px 0; font-size: 17px; }
 <main class="grid">
 {{- range .Cards}}
 <article class="card">
-<figure>
-<div class="thumb">
-{{- if .Src}}<img src="{{.Src}}" alt="{{.Name}}">
-{{- else}}<div class="placeholder" title="{{.Unreadable}}">unreadable</div>
-{{- end}}</div>
-<figcaption class="file" title="{{.File}}">{{.Name}}</figcaption>
-</figure>
+{{template "figure" .}}
 <div class="score"><span class="rank">#{{.Rank}}</span><span><span class="score-label">max |diff|</span><span class="score-value">{{.Score}}</span></span></div>
 </article>
 {{- end}}

@@ -59,6 +59,13 @@ type Versions struct {
 	ArtifactTorch    string `json:"artifact_torch"`
 	Checkpoint       string `json:"checkpoint"`
 	CheckpointSHA256 string `json:"checkpoint_sha256"`
+	ReferenceVersions
+	Reference string `json:"reference"` // the Python implementation used
+}
+
+// ReferenceVersions are the reference side's versions, as parity_ref.py
+// reports them.
+type ReferenceVersions struct {
 	Python           string `json:"python"`
 	PythonExecutable string `json:"python_executable"`
 	Torch            string `json:"torch"`
@@ -67,7 +74,6 @@ type Versions struct {
 	DeviceName       string `json:"device_name"`
 	Torchvision      string `json:"torchvision,omitempty"`
 	Pillow           string `json:"pillow,omitempty"`
-	Reference        string `json:"reference"` // the Python implementation used
 }
 
 // Report is the result of a parity run.
@@ -147,8 +153,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.Python, v.PythonExecutable, v.Torch, v.CUDA = ref.info.Python, ref.info.PythonExecutable, ref.info.Torch, ref.info.CUDA
-	v.Device, v.DeviceName, v.Torchvision, v.Pillow = ref.info.Device, ref.info.DeviceName, ref.info.Torchvision, ref.info.Pillow
+	v.ReferenceVersions = ref.info.ReferenceVersions
 	v.Reference = ref.info.Implementation
 
 	got, err := runGoclip(ctx, m, o.Images, tokens, o.Texts)
@@ -313,18 +318,11 @@ func joinNonEmpty(a, b string) string {
 
 // refInfo is parity_ref.py's info.json.
 type refInfo struct {
-	Implementation   string  `json:"implementation"`
-	Model            string  `json:"model"`
-	Tokens           *string `json:"tokens"`
-	Pixels           string  `json:"pixels"`
-	Python           string  `json:"python"`
-	PythonExecutable string  `json:"python_executable"`
-	Torch            string  `json:"torch"`
-	CUDA             string  `json:"cuda"`
-	Device           string  `json:"device"`
-	DeviceName       string  `json:"device_name"`
-	Torchvision      string  `json:"torchvision"`
-	Pillow           string  `json:"pillow"`
+	Implementation string  `json:"implementation"`
+	Model          string  `json:"model"`
+	Tokens         *string `json:"tokens"`
+	Pixels         string  `json:"pixels"`
+	ReferenceVersions
 }
 
 // reference holds the reference's outputs.
