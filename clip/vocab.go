@@ -85,7 +85,7 @@ func FindVocab(ctx context.Context, opt VocabOptions) (string, VocabSource, erro
 var ErrVocab = errors.New("clip: BPE vocabulary unavailable")
 
 func vocabError(err error) error {
-	return fmt.Errorf("%w: %v\n(get %s from %s and pass --vocab FILE or set $CLIP_VOCAB, or put it in the cache directory)",
+	return fmt.Errorf("%w: %w\n(get %s from %s and pass --vocab FILE or set $CLIP_VOCAB, or put it in the cache directory)",
 		ErrVocab, err, VocabFile, VocabURL)
 }
 

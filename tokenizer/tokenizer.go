@@ -349,13 +349,10 @@ func noEOF(err error) error {
 
 // Encode returns the token ids of text, without SOT and EOT, exactly as the
 // official SimpleTokenizer.encode does.
-func (t *Tokenizer) Encode(text string) []int {
+func (t *Tokenizer) Encode(text string) []int32 {
 	bufp := idBufs.Get().(*[]int32)
 	ids32 := t.appendEncode((*bufp)[:0], text)
-	ids := make([]int, len(ids32))
-	for i, id := range ids32 {
-		ids[i] = int(id)
-	}
+	ids := append([]int32(nil), ids32...)
 	if cap(ids32) <= 1<<16 {
 		*bufp = ids32
 		idBufs.Put(bufp)
@@ -431,10 +428,10 @@ func (t *Tokenizer) TokenizeOne(text string, contextLength int, truncate bool) (
 // U+FFFD) and every "</w>" becomes a space. Ids the official decoder does
 // not know (negative or >= VocabSize) are skipped; DecodeStrict reports
 // them instead.
-func (t *Tokenizer) Decode(ids []int) string {
+func (t *Tokenizer) Decode(ids []int32) string {
 	var b []byte
 	for _, id := range ids {
-		if id < 0 || id >= len(t.tokOK) || !t.tokOK[id] {
+		if !t.known(id) {
 			continue
 		}
 		b = append(b, t.tokBytes[t.tokOff[id]:t.tokOff[id+1]]...)
@@ -444,11 +441,16 @@ func (t *Tokenizer) Decode(ids []int) string {
 
 // DecodeStrict is Decode, but an unknown id is an error (the official
 // decode raises KeyError).
-func (t *Tokenizer) DecodeStrict(ids []int) (string, error) {
+func (t *Tokenizer) DecodeStrict(ids []int32) (string, error) {
 	for i, id := range ids {
-		if id < 0 || id >= len(t.tokOK) || !t.tokOK[id] {
+		if !t.known(id) {
 			return "", fmt.Errorf("tokenizer: unknown token id %d at position %d", id, i)
 		}
 	}
 	return t.Decode(ids), nil
+}
+
+// known reports whether id is a token of the vocabulary.
+func (t *Tokenizer) known(id int32) bool {
+	return id >= 0 && int(id) < len(t.tokOK) && t.tokOK[id]
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/internal/parity"
+	"github.com/goclip/goclip/internal/pyexport"
 )
 
 // defaultParityTexts is the built-in text set: captions, the demo labels,
@@ -61,7 +62,7 @@ func runParity(ctx context.Context, e *env, a *parsedArgs) error {
 	if err := parity.ParseTolerances(parity.Tolerances{}, a.values["tol"]); err != nil {
 		return usagef("--tol: %v", err)
 	}
-	script, err := clip.ExportScript()
+	script, err := pyexport.Script()
 	if err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func runParity(ctx context.Context, e *env, a *parsedArgs) error {
 		Model: model, Checkpoint: a.str("checkpoint", ""),
 		Device: a.str("device", ""), Precision: a.str("precision", ""),
 		Images: images, Texts: texts, Tol: a.values["tol"],
-		Python: clip.Python(), RefScript: filepath.Join(exportDir, "parity_ref.py"),
+		Python: pyexport.Python(), RefScript: filepath.Join(exportDir, "parity_ref.py"),
 		Version:     version,
 		LoadOptions: []clip.Option{clip.WithProgress(progressWriter(e))},
 	})
@@ -101,7 +102,7 @@ func runParity(ctx context.Context, e *env, a *parsedArgs) error {
 		return err
 	}
 	if page := a.str("html", ""); page != "" {
-		if err := writePage(page, func(f *os.File) error { return rep.WriteHTML(f, filepath.Dir(page)) }); err != nil {
+		if err := writePage(e, page, func(f *os.File) error { return rep.WriteHTML(f, filepath.Dir(page)) }); err != nil {
 			return err
 		}
 	}

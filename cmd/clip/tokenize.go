@@ -26,7 +26,8 @@ func tokenizeCmd() *command {
 			{name: "encode", kind: boolArg, usage: "write the untruncated ids without SOT/EOT/padding instead"},
 			{name: "vocab", kind: valueArg, usage: "BPE vocabulary file (else $CLIP_VOCAB, else the cache, else download)"},
 		},
-		run: runTokenize,
+		argHint: "tokenize reads its texts from stdin",
+		run:     runTokenize,
 	}
 }
 
@@ -37,9 +38,6 @@ func runTokenize(ctx context.Context, e *env, a *parsedArgs) error {
 	}
 	if n < 2 && !a.bools["encode"] {
 		return usagef("--context-length must be at least 2 (SOT and EOT), got %d", n)
-	}
-	if len(a.positional) > 0 {
-		return usagef("tokenize reads stdin; unexpected argument %q", a.positional[0])
 	}
 	tok, err := clip.LoadTokenizer(ctx, clip.VocabOptions{Path: a.str("vocab", ""), Progress: progressWriter(e)})
 	if err != nil {
@@ -59,7 +57,7 @@ func runTokenize(ctx context.Context, e *env, a *parsedArgs) error {
 		if len(texts) == 0 {
 			return nil
 		}
-		rows := make([][]int, len(texts))
+		rows := make([][]int32, len(texts))
 		errs := make([]error, len(texts))
 		parallel(len(texts), func(i int) {
 			if encode {
@@ -71,11 +69,7 @@ func runTokenize(ctx context.Context, e *env, a *parsedArgs) error {
 				errs[i] = err
 				return
 			}
-			row := make([]int, len(r[0]))
-			for k, v := range r[0] {
-				row[k] = int(v)
-			}
-			rows[i] = row
+			rows[i] = r[0]
 		})
 		buf := make([]byte, 0, 1024)
 		for i, row := range rows {
@@ -136,7 +130,7 @@ func trimSpaceBytes(b []byte) []byte {
 	return b
 }
 
-func appendIntArray(buf []byte, row []int) []byte {
+func appendIntArray(buf []byte, row []int32) []byte {
 	buf = append(buf, '[')
 	for k, v := range row {
 		if k > 0 {

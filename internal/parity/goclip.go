@@ -22,7 +22,7 @@ type goclipOutputs struct {
 
 // goclipTokens tokenizes texts as the model's users do.
 func goclipTokens(ctx context.Context, m *clip.Model, texts []string) ([][]int32, error) {
-	return m.Tokenize(texts)
+	return m.Tokenize(ctx, texts)
 }
 
 // runGoclip computes every stage with goclip: the Go preprocessing of the

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/goclip/goclip/report"
+	"github.com/goclip/goclip/internal/report"
 )
 
 // Verdict is a one-line summary: PASS, or FAIL with the first failing stage.

@@ -124,9 +124,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{Model: o.Model, Artifact: info.Artifact, Images: o.Images, Texts: o.Texts}
 	man, _ := clip.ReadManifest(info.Dir)
 	v := &rep.Versions
-	v.Goclip, v.Libtorch, v.GoclipDevice, v.Precision = o.Version, torch.Version(), info.Device, string(info.Precision)
+	v.Goclip, v.Libtorch, v.GoclipDevice, v.Precision = o.Version, torch.Version(), info.Device.String(), string(info.Precision)
 	if man != nil {
 		v.ArtifactSHA256, v.ArtifactTorch = man.ArtifactSHA256, man.TorchVersion
+		if man.RandomWeights {
+			rep.Notes = append(rep.Notes, "the model has random weights (a demo or test model)")
+		}
 	}
 	ckpt, err := findCheckpoint(ctx, o, man)
 	if err != nil {
@@ -160,7 +163,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	tol := DefaultTolerances(info.Device, string(info.Precision))
+	tol := DefaultTolerances(info.Device.String(), string(info.Precision))
 	if err := ParseTolerances(tol, o.Tol); err != nil {
 		return nil, err
 	}
@@ -356,7 +359,7 @@ func runReference(ctx context.Context, o Options, dir, ckpt string, info clip.In
 		}
 		absImages[i] = a
 	}
-	device := info.Device
+	device := info.Device.String()
 	req, err := json.Marshal(map[string]any{
 		"checkpoint": ckpt, "images": absImages, "texts": o.Texts, "tokens": tokPath,
 		"device": device, "precision": string(info.Precision),
