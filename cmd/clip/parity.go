@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,9 +82,6 @@ func runParity(ctx context.Context, e *env, a *parsedArgs) error {
 		Version:     version,
 		LoadOptions: []clip.Option{clip.WithProgress(progressWriter(e))},
 	})
-	if errors.Is(err, parity.ErrNoTorch) {
-		return &exitError{code: 1, msg: err.Error() + "\nthe reference side needs PyTorch; set GOCLIP_PYTHON to an interpreter that has it"}
-	}
 	if err != nil {
 		return err
 	}
@@ -107,7 +103,11 @@ func runParity(ctx context.Context, e *env, a *parsedArgs) error {
 		}
 	}
 	if !rep.Pass {
-		return &exitError{code: 1, msg: rep.Verdict()}
+		msg := "" // the text report ends with the verdict already
+		if a.bools["json"] {
+			msg = rep.Verdict()
+		}
+		return &exitError{code: 1, msg: msg}
 	}
 	return nil
 }

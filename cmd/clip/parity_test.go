@@ -177,13 +177,13 @@ torch.save(sd, sys.argv[2])`
 // see the system's packages) is reported as such.
 func TestParityNoTorch(t *testing.T) {
 	t.Setenv("CLIP_VOCAB", vocab(t))
+	dir := testutil.ExportGolden(t, "tiny_vit_b32") // with the Python that has torch
 	venv := filepath.Join(t.TempDir(), "venv")
 	if b, err := exec.Command(testutil.Python(), "-m", "venv", "--without-pip", venv).CombinedOutput(); err != nil {
 		t.Fatalf("making a venv: %v\n%s", err, b)
 	}
 	py := filepath.Join(venv, "bin", "python3")
 	t.Setenv("GOCLIP_PYTHON", py)
-	dir := testutil.ExportGolden(t, "tiny_vit_b32")
 	code, out, errs := clipRun(t, "", "parity", "--model", dir, "--device", "cpu", "--checkpoint",
 		testutil.Golden(t, "models", "tiny_vit_b32", "model.jit.pt"))
 	if code != 1 || out != "" {
