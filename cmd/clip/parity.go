@@ -40,7 +40,7 @@ func parityCmd() *command {
 			{name: "device", kind: valueArg, usage: "auto (default), cpu, cuda or cuda:N (both sides)"},
 			{name: "precision", kind: valueArg, usage: "auto (default: fp16 on CUDA, fp32 on CPU), fp32 or fp16"},
 			{name: "images", kind: multiArg, usage: "image files (default: the demo images in testdata/images)"},
-			{name: "images-dir", kind: valueArg, usage: "every image below DIR"},
+			{name: "images-dir", kind: valueArg, usage: "every image below DIR (each side runs all images as one batch: keep it to tens)"},
 			{name: "texts-file", kind: valueArg, usage: "texts, one a line (default: a built-in set)"},
 			{name: "html", kind: valueArg, usage: "also write an HTML page with the stage table and the images"},
 			{name: "json", kind: boolArg, usage: "print the report as JSON"},
