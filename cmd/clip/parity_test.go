@@ -189,7 +189,7 @@ func TestParityNoTorch(t *testing.T) {
 	if code != 1 || out != "" {
 		t.Fatalf("status %d, stdout %q", code, out)
 	}
-	for _, want := range []string{"lacks torch", py, "No module named 'torch'", "GOCLIP_PYTHON"} {
+	for _, want := range []string{"missing a package", py + " cannot import torch", "No module named 'torch'", "GOCLIP_PYTHON"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}

@@ -93,9 +93,9 @@ type Report struct {
 	ImageDiff []float64 `json:"image_max_abs"`
 }
 
-// ErrNoTorch reports a reference Python that cannot import torch (or its
-// image libraries).
-var ErrNoTorch = errors.New("the reference Python lacks torch")
+// ErrNoTorch reports a reference Python that cannot import torch (or
+// numpy, Pillow, torchvision); the message names the module.
+var ErrNoTorch = errors.New("the reference Python is missing a package")
 
 // Run compares goclip with the reference. The returned report's Pass says
 // whether every stage is within tolerance; errors are for runs that could
