@@ -74,7 +74,7 @@ mkdir -p "$prefix/bin"
 install -m 0755 bin/clip "$prefix/bin/clip"
 
 # --- 4. the demo model ---------------------------------------------------------
-if [ -z "${Torch_DIR:-}" ] && [ ! -f models/tiny-vit/manifest.json ]; then
+if [ -z "${Torch_DIR:-}" ] && { [ ! -f models/tiny-vit/manifest.json ] || [ ! -f models/tiny-vit/checkpoint.pt ]; }; then
   log "making the demo model models/tiny-vit (random weights, official ViT architecture)"
   "$python" export/make_tiny.py --arch tiny-vit --out models/tiny-vit >/dev/null
 fi
