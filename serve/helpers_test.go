@@ -215,3 +215,10 @@ func errorParam(out map[string]any) string {
 	e, _ := out["error"].(map[string]any)
 	return fmt.Sprint(e["param"])
 }
+
+func startHandler(tb testing.TB, h http.Handler) string {
+	tb.Helper()
+	ts := httptest.NewServer(h)
+	tb.Cleanup(ts.Close)
+	return ts.URL
+}
