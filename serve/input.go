@@ -21,13 +21,13 @@ import (
 
 // item is one input: a text, a row of token ids or an image.
 type item struct {
-	image   bool
-	text    string
-	tokens  []int32 // given token ids (not yet padded)
-	isToks  bool
-	data    []byte // image bytes
-	ref     string // image reference (data URI or URL) still to load
-	param   string // where it came from, for errors: "input[3]"
+	image  bool
+	text   string
+	tokens []int32 // given token ids (not yet padded)
+	isToks bool
+	data   []byte // image bytes
+	ref    string // image reference (data URI or URL) still to load
+	param  string // where it came from, for errors: "input[3]"
 }
 
 // typedItem is {"type": "text", "text": ...} or {"type": "image", "image": ...}.
@@ -256,7 +256,7 @@ func (s *Server) encode(ctx context.Context, m *served, items []item) (encoded, 
 // encodeItems is encode without the item limit.
 func (s *Server) encodeItems(ctx context.Context, m *served, items []item) (encoded, error) {
 	var textIdx, imgIdx []int
-	var rows [][]int32
+	var rows []tokens
 	var res encoded
 	ctxLen, vocab := m.info.ContextLength, m.info.VocabSize
 	for i := range items {
@@ -288,7 +288,7 @@ func (s *Server) encodeItems(ctx context.Context, m *served, items []item) (enco
 			}
 		}
 		textIdx = append(textIdx, i)
-		rows = append(rows, row)
+		rows = append(rows, m.textIn(row))
 	}
 	px, err := s.preprocessAll(ctx, m, items, imgIdx)
 	if err != nil {
@@ -373,7 +373,7 @@ func (s *Server) preprocessAll(ctx context.Context, m *served, items []item, idx
 				return
 			}
 			it.data = nil
-			out[k] = p
+			out[k] = m.withSlot(p)
 		}()
 	}
 	wg.Wait()

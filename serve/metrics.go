@@ -14,9 +14,9 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer, depth func() float64) *metrics {
 	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "goclip_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "goclip_request_duration_seconds", Help: "Time from request to response.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"route"}),
-		queue:    prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "goclip_queue_duration_seconds", Help: "Time items waited for a batch.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"model", "modality"}),
+		requests:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "goclip_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"}),
+		duration:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "goclip_request_duration_seconds", Help: "Time from request to response.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"route"}),
+		queue:     prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "goclip_queue_duration_seconds", Help: "Time items waited for a batch.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"model", "modality"}),
 		inference: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "goclip_inference_duration_seconds", Help: "Time of one model call.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"model", "modality"}),
 		batchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "goclip_batch_size", Help: "Items per model call (before padding).", Buckets: prometheus.ExponentialBuckets(1, 2, 10)}, []string{"model", "modality"}),
 		items:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "goclip_items_total", Help: "Inputs accepted, by modality."}, []string{"modality"}),

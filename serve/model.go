@@ -2,9 +2,12 @@ package serve
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/internal/batch"
@@ -15,23 +18,30 @@ import (
 // path of clip embed there), uint8 [R,R,3] on CUDA (normalised on the
 // device, as clip embed does there).
 type pixels struct {
-	f32 []float32
-	u8  []uint8
+	f32  []float32
+	u8   []uint8
+	slot int // row of the model call with FixedBatch
+}
+
+// tokens is one text's token row.
+type tokens struct {
+	row  []int32
+	slot int // row of the model call with FixedBatch
 }
 
 // served is one model with its batchers. Every call into package clip is
 // in this file.
 type served struct {
-	name  string
-	m     *clip.Model
-	info  clip.Info
-	sha   string
-	scale float64
-	u8    bool
-	pre   *preprocess.Preprocessor
-	text  *batch.Batcher[[]int32, []float32]
-	image *batch.Batcher[pixels, []float32]
-	fixed int // rows of every model call (0: as many as the batch holds)
+	name    string
+	m       *clip.Model
+	info    clip.Info
+	sha     string
+	scale   float64
+	u8      bool
+	pre     *preprocess.Preprocessor
+	text    *batch.Batcher[tokens, []float32]
+	image   *batch.Batcher[pixels, []float32]
+	fixed   int  // rows of every model call (0: as many as the batch holds)
 	classes *lru // class embeddings per label set
 }
 
@@ -53,18 +63,23 @@ func newServed(name string, m *clip.Model, o *Options, met *metrics) (*served, e
 	if o.FixedBatch {
 		s.fixed = o.MaxBatchSize
 	}
-	bo := func(modality string) batch.Options {
-		return batch.Options{
-			MaxBatch: o.MaxBatchSize, MaxDelay: o.MaxQueueDelay, MaxQueue: o.MaxQueue,
-			OnBatch: func(n int, took time.Duration) {
-				met.batchSize.WithLabelValues(name, modality).Observe(float64(n))
-				met.inference.WithLabelValues(name, modality).Observe(took.Seconds())
-			},
-			OnWait: func(w time.Duration) { met.queue.WithLabelValues(name, modality).Observe(w.Seconds()) },
+	onBatch := func(modality string) func(int, time.Duration) {
+		return func(n int, took time.Duration) {
+			met.batchSize.WithLabelValues(name, modality).Observe(float64(n))
+			met.inference.WithLabelValues(name, modality).Observe(took.Seconds())
 		}
 	}
-	s.text = batch.New(s.encodeText, bo("text"))
-	s.image = batch.New(s.encodeImage, bo("image"))
+	onWait := func(modality string) func(time.Duration) {
+		return func(w time.Duration) { met.queue.WithLabelValues(name, modality).Observe(w.Seconds()) }
+	}
+	to := batch.Options[tokens]{MaxBatch: o.MaxBatchSize, MaxDelay: o.MaxQueueDelay, MaxQueue: o.MaxQueue, OnBatch: onBatch("text"), OnWait: onWait("text")}
+	io := batch.Options[pixels]{MaxBatch: o.MaxBatchSize, MaxDelay: o.MaxQueueDelay, MaxQueue: o.MaxQueue, OnBatch: onBatch("image"), OnWait: onWait("image")}
+	if s.fixed > 0 {
+		to.Slot = func(t tokens) int { return t.slot }
+		io.Slot = func(p pixels) int { return p.slot }
+	}
+	s.text = batch.New(s.encodeText, to)
+	s.image = batch.New(s.encodeImage, io)
 	return s, nil
 }
 
@@ -74,11 +89,10 @@ func (s *served) warm(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.text.Submit(ctx, [][]int32{tok}); err != nil {
+	if _, _, err := s.text.Submit(ctx, []tokens{s.textIn(tok)}); err != nil {
 		return err
 	}
-	px := s.blank()
-	_, _, err = s.image.Submit(ctx, []pixels{px})
+	_, _, err = s.image.Submit(ctx, []pixels{s.withSlot(s.blank())})
 	return err
 }
 
@@ -89,6 +103,33 @@ func (s *served) blank() pixels {
 	}
 	return pixels{f32: make([]float32, 3*r*r)}
 }
+
+// textIn wraps a token row with its slot.
+func (s *served) textIn(row []int32) tokens {
+	t := tokens{row: row}
+	if s.fixed > 0 {
+		h := crc32.New(castagnoli)
+		binary.Write(h, binary.LittleEndian, row)
+		t.slot = int(h.Sum32() % uint32(s.fixed))
+	}
+	return t
+}
+
+// withSlot sets the slot of preprocessed pixels from their content.
+func (s *served) withSlot(p pixels) pixels {
+	if s.fixed > 0 {
+		var b []byte
+		if p.u8 != nil {
+			b = p.u8
+		} else {
+			b = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(p.f32))), 4*len(p.f32))
+		}
+		p.slot = int(crc32.Checksum(b, castagnoli) % uint32(s.fixed))
+	}
+	return p
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // tokenize turns one text into a token row (clip.tokenize semantics).
 func (s *served) tokenize(text string) ([]int32, error) {
@@ -120,17 +161,31 @@ func (s *served) rows(n int) int {
 	return n
 }
 
-func (s *served) encodeText(in [][]int32) ([][]float32, error) {
+// at is the row of item i of a model call: its slot with FixedBatch.
+func (s *served) at(i, slot int) int {
+	if s.fixed > 0 {
+		return slot
+	}
+	return i
+}
+
+func (s *served) encodeText(in []tokens) ([][]float32, error) {
 	rows := make([][]int32, s.rows(len(in)))
-	copy(rows, in)
-	for i := len(in); i < len(rows); i++ {
-		rows[i] = make([]int32, s.info.ContextLength) // padding
+	pos := make([]int, len(in))
+	for i, t := range in {
+		pos[i] = s.at(i, t.slot)
+		rows[pos[i]] = t.row
+	}
+	for i := range rows {
+		if rows[i] == nil {
+			rows[i] = make([]int32, s.info.ContextLength) // padding
+		}
 	}
 	f, err := s.m.EncodeText(rows)
 	if err != nil {
 		return nil, err
 	}
-	return split(f, len(in)), nil
+	return pick(f, pos), nil
 }
 
 func (s *served) encodeImage(in []pixels) ([][]float32, error) {
@@ -138,30 +193,33 @@ func (s *served) encodeImage(in []pixels) ([][]float32, error) {
 	plane := 3 * s.info.ImageResolution * s.info.ImageResolution
 	var f clip.Matrix
 	var err error
+	pos := make([]int, len(in))
 	if s.u8 {
 		buf := make([]uint8, n*plane)
 		for i, p := range in {
-			copy(buf[i*plane:], p.u8)
+			pos[i] = s.at(i, p.slot)
+			copy(buf[pos[i]*plane:], p.u8)
 		}
 		f, err = s.m.EncodeImageU8(buf, n)
 	} else {
 		buf := make([]float32, n*plane)
 		for i, p := range in {
-			copy(buf[i*plane:], p.f32)
+			pos[i] = s.at(i, p.slot)
+			copy(buf[pos[i]*plane:], p.f32)
 		}
 		f, err = s.m.EncodeImage(buf, n)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return split(f, len(in)), nil
+	return pick(f, pos), nil
 }
 
-// split returns the first n rows of f as separate slices.
-func split(f clip.Matrix, n int) [][]float32 {
-	out := make([][]float32, n)
-	for i := range out {
-		out[i] = f.Row(i)
+// pick returns rows pos of f as separate slices.
+func pick(f clip.Matrix, pos []int) [][]float32 {
+	out := make([][]float32, len(pos))
+	for i, p := range pos {
+		out[i] = f.Row(p)
 	}
 	return out
 }

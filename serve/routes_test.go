@@ -152,7 +152,6 @@ func TestRoutesMatchLibrary(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-
 func checkRanking(t *testing.T, out map[string]any, want []clip.Ranked) {
 	t.Helper()
 	data, _ := out["data"].([]any)
@@ -224,4 +223,3 @@ func multipartBody(t *testing.T, fields map[string]string, files ...string) ([]b
 	w.Close()
 	return buf.Bytes(), w.FormDataContentType()
 }
-

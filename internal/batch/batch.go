@@ -21,7 +21,7 @@ var ErrQueueFull = errors.New("batch: queue full")
 var ErrClosed = errors.New("batch: closed")
 
 // Options configure a Batcher.
-type Options struct {
+type Options[In any] struct {
 	// MaxBatch is the most items passed to one call of the run function
 	// (values below 1 mean 1).
 	MaxBatch int
@@ -32,6 +32,14 @@ type Options struct {
 	// MaxQueue bounds the items waiting (not yet running); values below 1
 	// mean MaxBatch.
 	MaxQueue int
+	// Slot, when set, gives each item a fixed row in [0, MaxBatch) of the
+	// model call: a batch never holds two items with the same slot (the
+	// later one waits for the next batch). Libraries such as BLAS can give
+	// a row different last bits depending on its position in the batch;
+	// with a slot derived from the item's content, and a run function that
+	// places each item at its slot of a fixed-size call, an item's output
+	// no longer depends on what else is queued.
+	Slot func(In) int
 	// OnBatch, when set, is called after each run with the batch size and
 	// how long the run took.
 	OnBatch func(n int, took time.Duration)
@@ -54,7 +62,7 @@ type RunFunc[In, Out any] func(in []In) ([]Out, error)
 // concurrent use.
 type Batcher[In, Out any] struct {
 	run  RunFunc[In, Out]
-	opts Options
+	opts Options[In]
 
 	mu     sync.Mutex
 	queue  []*entry[In, Out]
@@ -81,7 +89,7 @@ type entry[In, Out any] struct {
 }
 
 // New starts a Batcher calling run.
-func New[In, Out any](run RunFunc[In, Out], opts Options) *Batcher[In, Out] {
+func New[In, Out any](run RunFunc[In, Out], opts Options[In]) *Batcher[In, Out] {
 	if opts.MaxBatch < 1 {
 		opts.MaxBatch = 1
 	}
@@ -189,10 +197,16 @@ func (b *Batcher[In, Out]) Close(ctx context.Context) error {
 // requests whose context has ended. b.mu must be held.
 func (b *Batcher[In, Out]) take() []*entry[In, Out] {
 	var batch []*entry[In, Out]
-	n := 0
-	for n < len(b.queue) && len(batch) < b.opts.MaxBatch {
-		e := b.queue[n]
-		n++
+	var used []bool
+	if b.opts.Slot != nil {
+		used = make([]bool, b.opts.MaxBatch)
+	}
+	kept := b.queue[:0]
+	for i, e := range b.queue {
+		if len(batch) == b.opts.MaxBatch {
+			kept = append(kept, b.queue[i:]...)
+			break
+		}
 		if e.req.finished {
 			continue // its caller has gone (or an earlier batch failed it)
 		}
@@ -200,11 +214,18 @@ func (b *Batcher[In, Out]) take() []*entry[In, Out] {
 			b.finish(e.req, err)
 			continue
 		}
+		if used != nil {
+			s := b.opts.Slot(e.in)
+			if used[s] {
+				kept = append(kept, e)
+				continue
+			}
+			used[s] = true
+		}
 		batch = append(batch, e)
 	}
-	rest := copy(b.queue, b.queue[n:])
-	clear(b.queue[rest:])
-	b.queue = b.queue[:rest]
+	clear(b.queue[len(kept):])
+	b.queue = kept
 	return batch
 }
 

@@ -49,7 +49,7 @@ func TestBatchesFormAcrossCallers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &recorder{gate: make(chan struct{})}
-			b := New(r.run, Options{MaxBatch: tc.maxBatch, MaxQueue: 1000})
+			b := New(r.run, Options[int]{MaxBatch: tc.maxBatch, MaxQueue: 1000})
 			var wg sync.WaitGroup
 			for c := 0; c < tc.callers; c++ {
 				wg.Add(1)
@@ -108,7 +108,7 @@ func waitFor(t *testing.T, cond func() bool) {
 
 func TestMaxDelay(t *testing.T) {
 	r := &recorder{}
-	b := New(r.run, Options{MaxBatch: 8, MaxDelay: 50 * time.Millisecond})
+	b := New(r.run, Options[int]{MaxBatch: 8, MaxDelay: 50 * time.Millisecond})
 	defer b.Close(context.Background())
 	start := time.Now()
 	_, tm, err := b.Submit(context.Background(), []int{1})
@@ -130,7 +130,7 @@ func TestMaxDelay(t *testing.T) {
 
 func TestQueueFull(t *testing.T) {
 	r := &recorder{gate: make(chan struct{})}
-	b := New(r.run, Options{MaxBatch: 2, MaxQueue: 3})
+	b := New(r.run, Options[int]{MaxBatch: 2, MaxQueue: 3})
 	results := make(chan error, 10)
 	go func() { _, _, err := b.Submit(context.Background(), []int{1, 2}); results <- err }() // running, gated
 	waitFor(t, func() bool { return b.Len() == 0 && len(r.batches()) == 0 })
@@ -156,7 +156,7 @@ func TestCancelledItemsAreDropped(t *testing.T) {
 		<-gate
 		ran.Add(int64(len(in)))
 		return in, nil
-	}, Options{MaxBatch: 1, MaxQueue: 10})
+	}, Options[int]{MaxBatch: 1, MaxQueue: 10})
 	first := make(chan error, 1)
 	go func() { _, _, err := b.Submit(context.Background(), []int{1}); first <- err }()
 	waitFor(t, func() bool { return b.Len() == 0 })
@@ -194,7 +194,7 @@ func TestRunErrorAndPanic(t *testing.T) {
 		{"short", func([]int) ([]int, error) { return nil, nil }, "batch: run returned 0 outputs for 2 inputs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := New(tc.run, Options{MaxBatch: 4})
+			b := New(tc.run, Options[int]{MaxBatch: 4})
 			defer b.Close(context.Background())
 			_, _, err := b.Submit(context.Background(), []int{1, 2})
 			if err == nil || err.Error() != tc.want {
@@ -206,7 +206,7 @@ func TestRunErrorAndPanic(t *testing.T) {
 
 func TestCloseDrainsThenRefuses(t *testing.T) {
 	r := &recorder{gate: make(chan struct{})}
-	b := New(r.run, Options{MaxBatch: 2, MaxQueue: 100})
+	b := New(r.run, Options[int]{MaxBatch: 2, MaxQueue: 100})
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	for i := 0; i < 10; i++ {
@@ -239,7 +239,7 @@ func TestCloseDrainsThenRefuses(t *testing.T) {
 
 func TestCloseDeadlineFailsQueued(t *testing.T) {
 	gate := make(chan struct{})
-	b := New(func(in []int) ([]int, error) { <-gate; return in, nil }, Options{MaxBatch: 1, MaxQueue: 10})
+	b := New(func(in []int) ([]int, error) { <-gate; return in, nil }, Options[int]{MaxBatch: 1, MaxQueue: 10})
 	errs := make(chan error, 3)
 	for i := 0; i < 3; i++ {
 		go func() { _, _, err := b.Submit(context.Background(), []int{i}); errs <- err }()
@@ -264,5 +264,55 @@ func TestCloseDeadlineFailsQueued(t *testing.T) {
 	}
 	if ok != 1 || closedErrs != 2 {
 		t.Errorf("%d answered, %d closed; want 1 and 2", ok, closedErrs)
+	}
+}
+
+// TestSlots: items with the same slot never share a batch; the later one
+// waits for the next, keeping its place in the queue.
+func TestSlots(t *testing.T) {
+	var mu sync.Mutex
+	var batches [][]int
+	gate := make(chan struct{})
+	b := New(func(in []int) ([]int, error) {
+		<-gate
+		mu.Lock()
+		batches = append(batches, append([]int(nil), in...))
+		mu.Unlock()
+		return in, nil
+	}, Options[int]{MaxBatch: 4, MaxQueue: 100, Slot: func(v int) int { return v % 4 }})
+	var wg sync.WaitGroup
+	submit := func(v int) {
+		defer wg.Done()
+		if out, _, err := b.Submit(context.Background(), []int{v}); err != nil || out[0] != v {
+			t.Errorf("item %d: %v %v", v, out, err)
+		}
+	}
+	wg.Add(1)
+	go submit(100) // runs first, alone, held by the gate
+	waitFor(t, func() bool { return b.Len() == 0 })
+	time.Sleep(10 * time.Millisecond)
+	for _, v := range []int{1, 5, 2, 9, 3, 0} { // slots 1 1 2 1 3 0
+		wg.Add(1)
+		go submit(v)
+		time.Sleep(5 * time.Millisecond) // keep the submission order
+
+	}
+	waitFor(t, func() bool { return b.Len() == 6 })
+	close(gate)
+	wg.Wait()
+	b.Close(context.Background())
+	want := [][]int{{100}, {1, 2, 3, 0}, {5}, {9}}
+	if len(batches) != len(want) {
+		t.Fatalf("batches %v, want %v", batches, want)
+	}
+	for i := range want {
+		if len(batches[i]) != len(want[i]) {
+			t.Fatalf("batches %v, want %v", batches, want)
+		}
+		for j := range want[i] {
+			if batches[i][j] != want[i][j] {
+				t.Fatalf("batches %v, want %v", batches, want)
+			}
+		}
 	}
 }
