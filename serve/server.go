@@ -85,7 +85,12 @@ type Server struct {
 
 	ready    atomic.Bool
 	draining atomic.Bool
+	answered atomic.Int64
 }
+
+// Answered is how many requests the server has answered on the /v1 routes
+// (any status), for logs and checks after a drain.
+func (s *Server) Answered() int64 { return s.answered.Load() }
 
 // New returns a Server with no models.
 func New(opts Options) *Server {
@@ -211,6 +216,9 @@ func (s *Server) route(pattern string, api bool, h func(http.ResponseWriter, *ht
 		}
 		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
 			code = 499 // the client went away
+		}
+		if api && code != 499 {
+			s.answered.Add(1)
 		}
 		s.met.requests.WithLabelValues(name, strconv.Itoa(code)).Inc()
 		s.met.duration.WithLabelValues(name).Observe(time.Since(start).Seconds())

@@ -166,6 +166,6 @@ func runServe(ctx context.Context, e *env, a *parsedArgs) error {
 		return nil
 	}
 	s.Drain(dctx)
-	fmt.Fprintf(e.stderr, "clip serve: stopped\n")
+	fmt.Fprintf(e.stderr, "clip serve: stopped; answered %d API requests\n", s.Answered())
 	return nil
 }
