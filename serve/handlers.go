@@ -323,6 +323,17 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) error {
+	s.mu.RLock()
+	ix := s.index
+	s.mu.RUnlock()
+	if ix == nil {
+		return &apiError{status: http.StatusNotFound, Type: "invalid_request_error", Code: "no_index", Message: "the server has no --index"}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"model": ix.Model, "rows": ix.Features.Rows, "dim": ix.Features.Cols})
+	return nil
+}
+
 func (s *Server) handleIndexImage(w http.ResponseWriter, r *http.Request) error {
 	s.mu.RLock()
 	ix := s.index

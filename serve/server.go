@@ -105,6 +105,7 @@ func New(opts Options) *Server {
 	s.route("POST /v1/classify", true, s.handleClassify)
 	s.route("POST /v1/rank", true, s.handleRank)
 	s.route("GET /v1/models", true, s.handleModels)
+	s.route("GET /v1/index", true, s.handleIndex)
 	s.route("GET /v1/index/{row}/image", true, s.handleIndexImage)
 	s.route("GET /health/live", false, func(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
