@@ -66,9 +66,13 @@ def main():
     ap.add_argument("--port", type=int, default=8181)
     ap.add_argument("--clip-src", default="")
     ap.add_argument("--vocab", default="")
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
     arch = random_checkpoint.arch_for(a.arch)
-    model = random_checkpoint.random_model(arch, 0).eval()
+    model = random_checkpoint.random_model(arch, 0).to(a.device).eval()
+    if a.device.startswith("cuda"):  # the official clip.load's fp16 layout
+        import export
+        export.clip_model.apply_half_layout(model)
     tf = transform(arch["image_resolution"])
     tok = load_tokenizer(a.clip_src, a.vocab)
     ctx_len = arch["context_length"]
@@ -95,15 +99,15 @@ def main():
                 raw = base64.b64decode(x["image"].split(",", 1)[1])
                 pixels = tf(Image.open(io.BytesIO(raw))).unsqueeze(0)
                 with torch.no_grad():
-                    f = model.encode_image(pixels)
+                    f = model.encode_image(pixels.to(a.device)).float()
             else:
                 if tok is None:
                     raise HTTPException(400, "no tokenizer (--clip-src)")
                 text = x["text"] if isinstance(x, dict) else x
                 with torch.no_grad():
-                    f = model.encode_text(tokenize(text))
+                    f = model.encode_text(tokenize(text).to(a.device)).float()
             f = f / f.norm(dim=-1, keepdim=True)
-            data.append({"object": "embedding", "index": i, "embedding": f[0].tolist()})
+            data.append({"object": "embedding", "index": i, "embedding": f[0].cpu().tolist()})
         return {"object": "list", "data": data, "model": a.arch}
 
     uvicorn.run(app, host="127.0.0.1", port=a.port, log_level="warning")

@@ -43,6 +43,7 @@ func main() {
 	model := flag.String("model", "", "with -inprocess: model directory")
 	vocab := flag.String("vocab", "", "with -inprocess: BPE vocabulary")
 	batch := flag.Int("batch", 32, "with -inprocess: batch size")
+	device := flag.String("device", "cpu", "with -inprocess: cpu or cuda")
 	flag.Parse()
 	var jpegs [][]byte
 	if *kind == "image" {
@@ -60,7 +61,7 @@ func main() {
 		}
 	}
 	if *inproc {
-		inProcess(*model, *vocab, *kind, jpegs, *batch, *dur)
+		inProcess(*model, *vocab, *device, *kind, jpegs, *batch, *dur)
 		return
 	}
 	var bodies [][]byte
@@ -144,9 +145,9 @@ func load(label, kind, url string, bodies [][]byte, c int, d time.Duration, max 
 
 // inProcess runs the Go API at batch size b for d: decoding and
 // preprocessing on all cores, then one model call per batch.
-func inProcess(dir, vocab, kind string, jpegs [][]byte, b int, d time.Duration) {
+func inProcess(dir, vocab, device, kind string, jpegs [][]byte, b int, d time.Duration) {
 	ctx := context.Background()
-	m, err := clip.Load(ctx, dir, clip.WithDevice("cpu"), clip.WithVocab(vocab))
+	m, err := clip.Load(ctx, dir, clip.WithDevice(device), clip.WithVocab(vocab))
 	if err != nil {
 		fail(err)
 	}
