@@ -21,7 +21,13 @@ device=${DEVICE:-cpu}
 bs=${BATCH:-32}
 conc=${CONC:-1,8,32,128}
 clip_src=${CLIP_SRC:-.bench/clip}
-vocab=${CLIP_VOCAB:-$(ls ../shared/clip/bpe_simple_vocab_16e6.txt.gz 2>/dev/null || true)}
+# The vocabulary: $CLIP_VOCAB, else shared/clip beside a folder above this checkout (as the tests look).
+vocab=${CLIP_VOCAB:-}
+d=$PWD
+while [ -z "$vocab" ] && [ "$d" != / ]; do
+  [ -f "$d/shared/clip/bpe_simple_vocab_16e6.txt.gz" ] && vocab=$d/shared/clip/bpe_simple_vocab_16e6.txt.gz
+  d=$(dirname "$d")
+done
 w=.bench/serve
 mkdir -p "$w"
 export PATH=/usr/local/go/bin:$PATH
@@ -67,7 +73,11 @@ refargs=(--arch "$arch" --port 18481)
 [ -f "$clip_src/simple_tokenizer.py" ] && refargs+=(--clip-src "$clip_src" --vocab "$vocab")
 "$py" scripts/bench_serve_ref.py "${refargs[@]}" 2>"$w/ref.log" &
 pids+=($!)
-for _ in $(seq 600); do curl -s -o /dev/null http://127.0.0.1:18481/docs && break; sleep 0.5; done
+for _ in $(seq 600); do
+  curl -s -o /dev/null http://127.0.0.1:18481/docs && break
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "the Python server failed:" >&2; tail -5 "$w/ref.log" >&2; exit 1; }
+  sleep 0.5
+done
 kinds="image"; [ -f "$clip_src/simple_tokenizer.py" ] && kinds="text image" || echo "(python text skipped: no $clip_src/simple_tokenizer.py)"
 for kind in $kinds; do
   bin/benchserve -label python -url http://127.0.0.1:18481 -kind "$kind" -images "$photos" -c "$conc" -duration "${secs}s"

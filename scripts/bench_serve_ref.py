@@ -23,25 +23,12 @@ import torch
 import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 from PIL import Image
-from torchvision.transforms import CenterCrop, Compose, InterpolationMode, Normalize, Resize, ToTensor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "export"))
 import random_checkpoint  # noqa: E402
 
-MEAN = (0.48145466, 0.4578275, 0.40821073)
-STD = (0.26862954, 0.26130258, 0.27577711)
-
-
-def transform(n_px):
-    """The reference's clip.clip._transform(n_px)."""
-    return Compose([
-        Resize(n_px, interpolation=InterpolationMode.BICUBIC),
-        CenterCrop(n_px),
-        lambda im: im.convert("RGB"),
-        ToTensor(),
-        Normalize(MEAN, STD),
-    ])
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_pipeline import transform  # noqa: E402  the reference's _transform
 
 def load_tokenizer(src, vocab):
     if not src:

@@ -157,28 +157,7 @@ func dataURI(tb testing.TB, path string) string {
 }
 
 // goldenFiles are the images and texts the golden model outputs were made from.
-func goldenFiles(tb testing.TB) (files, texts []string) {
-	tb.Helper()
-	var meta struct {
-		Inputs struct {
-			Images []struct {
-				Name string `json:"name"`
-			} `json:"images"`
-			Texts []string `json:"texts"`
-		} `json:"inputs"`
-	}
-	b, err := os.ReadFile(testutil.Golden(tb, "models", "tiny_vit_b32", "meta.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &meta); err != nil {
-		tb.Fatal(err)
-	}
-	for _, im := range meta.Inputs.Images {
-		files = append(files, testutil.Golden(tb, "preprocess", "images", im.Name))
-	}
-	return files, meta.Inputs.Texts
-}
+func goldenFiles(tb testing.TB) (files, texts []string) { return testutil.GoldenModelInputs(tb) }
 
 // closeTo fails unless got and want agree within tol·max|want| (the
 // bound of clip's golden tests); it returns the largest difference.

@@ -9,49 +9,19 @@ import (
 	"image/png"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/internal/testutil"
 )
-
-// chromium returns the path of the Chromium binary.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("GOCLIP_REQUIRE_CHROMIUM") == "1" {
-		t.Fatal("no chromium in $PATH; GOCLIP_REQUIRE_CHROMIUM=1 requires it")
-	}
-	t.Skip("no chromium binary in $PATH (install Debian's chromium package)")
-	return ""
-}
 
 func runChromium(t *testing.T, bin, page string, args ...string) []byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	home := t.TempDir()
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--force-color-profile=srgb", "--hide-scrollbars", "--user-data-dir=" + filepath.Join(home, "profile"),
-		"--virtual-time-budget=20000"}
-	cmd := exec.CommandContext(ctx, bin, append(append(base, args...), page)...)
-	cmd.Env = append(os.Environ(), "HOME="+home)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium %v: %v\n%s", args, err, errb.String())
-	}
-	return out.Bytes()
+	return testutil.RunChromium(t, bin, page, append([]string{"--virtual-time-budget=20000"}, args...)...)
 }
 
 // TestPageInChromium loads the page with an image and labels, and a search
@@ -59,7 +29,7 @@ func runChromium(t *testing.T, bin, page string, args ...string) []byte {
 // checks the probabilities and the ranked thumbnails it shows against the
 // API's answers, in the DOM and in a screenshot.
 func TestPageInChromium(t *testing.T) {
-	bin := chromium(t)
+	bin := testutil.Chromium(t)
 	s, base := startServer(t, Options{}, "tiny-vit")
 	// An index: embed --images-dir of three solid images.
 	dir := t.TempDir()
@@ -138,29 +108,8 @@ func TestPageInChromium(t *testing.T) {
 		os.WriteFile(os.Getenv("GOCLIP_KEEP_SCREENSHOT"), b, 0o644)
 	}
 	for name, c := range map[string]color.RGBA{"bar": {0xef, 0x83, 0x54, 255}, "red": cols["red.png"], "green": cols["green.png"], "blue": cols["blue.png"]} {
-		if n := countNear(pic, c, 12); n < 200 {
+		if n := testutil.CountNear(pic, c, 12); n < 200 {
 			t.Errorf("screenshot: %d pixels of the %s colour, want a visible area", n, name)
 		}
 	}
-}
-
-func countNear(img image.Image, c color.RGBA, tol int) int {
-	n := 0
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bb, _ := img.At(x, y).RGBA()
-			if abs(int(r>>8)-int(c.R)) <= tol && abs(int(g>>8)-int(c.G)) <= tol && abs(int(bb>>8)-int(c.B)) <= tol {
-				n++
-			}
-		}
-	}
-	return n
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
