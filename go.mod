@@ -3,6 +3,7 @@ module github.com/goclip/goclip
 go 1.26.8
 
 require (
+	github.com/gofrs/flock v0.13.2
 	github.com/prometheus/client_golang v1.25.0
 	golang.org/x/image v0.48.0
 )

@@ -4,6 +4,7 @@
 #include "goclip.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <torch/cuda.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
@@ -26,9 +27,36 @@ struct gc_module_s {
 
 namespace {
 
+// The message returned when even the error message cannot be allocated:
+// static, and gc_free leaves it alone, so an error never turns into a NULL
+// (success) for want of memory.
+char oom_msg[] = "out of memory";
+
+// Fault injection (gc_test_fail_alloc): the allocation numbered fail_at
+// from the setting fails. -1: off.
+std::atomic<int64_t> fail_at{-1};
+
+bool fault() {
+  if (fail_at.load(std::memory_order_relaxed) < 0) return false;
+  return fail_at.fetch_sub(1) == 0;
+}
+
+void *gc_malloc(size_t n) { return fault() ? nullptr : std::malloc(n); }
+void *gc_calloc(size_t n, size_t size) { return fault() ? nullptr : std::calloc(n, size); }
+
+// dup_error copies an error message; on failure it returns oom_msg.
+char *dup_error(const std::string &s) {
+  char *p = static_cast<char *>(gc_malloc(s.size() + 1));
+  if (p == nullptr) return oom_msg;
+  std::memcpy(p, s.c_str(), s.size() + 1);
+  return p;
+}
+
+// dup copies a result string; on failure it throws, so the call fails.
 char *dup(const std::string &s) {
-  char *p = static_cast<char *>(std::malloc(s.size() + 1));
-  if (p != nullptr) std::memcpy(p, s.c_str(), s.size() + 1);
+  char *p = static_cast<char *>(gc_malloc(s.size() + 1));
+  if (p == nullptr) throw std::bad_alloc();
+  std::memcpy(p, s.c_str(), s.size() + 1);
   return p;
 }
 
@@ -40,11 +68,13 @@ char *guard(F &&fn) {
     fn();
     return nullptr;
   } catch (const c10::Error &e) {
-    return dup(e.what_without_backtrace());
+    return dup_error(e.what_without_backtrace());
+  } catch (const std::bad_alloc &) {
+    return oom_msg;
   } catch (const std::exception &e) {
-    return dup(e.what());
+    return dup_error(e.what());
   } catch (...) {
-    return dup("unknown C++ exception");
+    return dup_error("unknown C++ exception");
   }
 }
 
@@ -120,6 +150,30 @@ void collect(const c10::IValue &v, std::vector<at::Tensor> &out) {
   }
 }
 
+// find_symbol looks a C symbol up in every loaded object. The Go binding
+// opens this library with RTLD_LOCAL, so libtorch's dependencies (OpenBLAS,
+// the CUDA runtime) are not in the global scope RTLD_DEFAULT searches; each
+// loaded object is asked in turn.
+void *find_symbol(const char *name) {
+  if (void *p = dlsym(RTLD_DEFAULT, name)) return p;
+  struct Query {
+    const char *name;
+    void *found;
+  } q{name, nullptr};
+  dl_iterate_phdr(
+      [](struct dl_phdr_info *info, size_t, void *data) -> int {
+        auto *q = static_cast<Query *>(data);
+        if (info->dlpi_name == nullptr || info->dlpi_name[0] == 0) return 0;
+        void *h = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
+        if (h == nullptr) return 0;
+        q->found = dlsym(h, q->name);
+        dlclose(h);
+        return q->found != nullptr ? 1 : 0;
+      },
+      &q);
+  return q.found;
+}
+
 // OpenBLAS keeps one process-wide thread pool of its own; with several
 // callers each running libtorch with N threads, it must use N too, or the
 // calls oversubscribe the cores. Set it only when the count changes.
@@ -128,7 +182,7 @@ std::atomic<int> blas_threads{-1};
 void apply_blas_threads(int n) {
   if (blas_threads.exchange(n) != n) {
     using set_fn = void (*)(int);
-    auto fn = reinterpret_cast<set_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    auto fn = reinterpret_cast<set_fn>(find_symbol("openblas_set_num_threads"));
     if (fn != nullptr) fn(n);
   }
 }
@@ -159,8 +213,16 @@ char *gc_module_methods(gc_module m, char ***names, int32_t *n) {
     if (m == nullptr) throw Fail("module is NULL");
     std::vector<std::string> v;
     for (const auto &meth : m->mod.get_methods()) v.push_back(meth.name());
-    char **arr = static_cast<char **>(std::calloc(v.size() + 1, sizeof(char *)));
-    for (size_t i = 0; i < v.size(); i++) arr[i] = dup(v[i]);
+    char **arr = static_cast<char **>(gc_calloc(v.size() + 1, sizeof(char *)));
+    if (arr == nullptr) throw std::bad_alloc();
+    for (size_t i = 0; i < v.size(); i++) {
+      arr[i] = static_cast<char *>(gc_malloc(v[i].size() + 1));
+      if (arr[i] == nullptr) {
+        gc_strings_free(arr, static_cast<int32_t>(i));
+        throw std::bad_alloc();
+      }
+      std::memcpy(arr[i], v[i].c_str(), v[i].size() + 1);
+    }
     *names = arr;
     *n = static_cast<int32_t>(v.size());
   });
@@ -215,7 +277,8 @@ char *gc_module_run(gc_module m, const char *method, const gc_tensor *inputs,
     c10::IValue ret = (*fn)(std::move(args));
     std::vector<at::Tensor> ts;
     collect(ret, ts);
-    res = static_cast<gc_tensor *>(std::calloc(ts.size() + 1, sizeof(gc_tensor)));
+    res = static_cast<gc_tensor *>(gc_calloc(ts.size() + 1, sizeof(gc_tensor)));
+    if (res == nullptr) throw std::bad_alloc();
     for (size_t k = 0; k < ts.size(); k++) {
       at::Tensor t = ts[k];
       if (out_dtype >= 0 && t.is_floating_point()) t = t.to(to_scalar(out_dtype));
@@ -226,8 +289,8 @@ char *gc_module_run(gc_module m, const char *method, const gc_tensor *inputs,
       o.ndim = static_cast<int32_t>(t.dim());
       for (int64_t d = 0; d < t.dim(); d++) o.shape[d] = t.size(d);
       size_t bytes = t.numel() * t.element_size();
-      o.data = std::malloc(bytes > 0 ? bytes : 1);
-      if (o.data == nullptr) throw Fail("out of memory copying outputs");
+      o.data = gc_malloc(bytes > 0 ? bytes : 1);
+      if (o.data == nullptr) throw std::bad_alloc();
       if (bytes > 0) std::memcpy(o.data, t.data_ptr(), bytes);
       nres = static_cast<int32_t>(k + 1);
     }
@@ -246,7 +309,7 @@ char *gc_module_run_direct(gc_module m, const char *method, const gc_tensor *inp
                            int32_t out_dtype, int32_t num_threads,
                            gc_tensor **outputs, int32_t *n_out) {
   if (n_in < 0 || n_in > 4 || (n_in > 0 && inputs == nullptr))
-    return dup("gc_module_run_direct takes 0 to 4 inputs");
+    return dup_error("gc_module_run_direct takes 0 to 4 inputs");
   gc_tensor local[4];
   void *data[4] = {d0, d1, d2, d3};
   for (int32_t i = 0; i < n_in; i++) {
@@ -259,12 +322,27 @@ char *gc_module_run_direct(gc_module m, const char *method, const gc_tensor *inp
 char *gc_module_to(gc_module m, const char *device, int32_t dtype) {
   return guard([&] {
     if (m == nullptr) throw Fail("module is NULL");
-    if (device != nullptr) {
-      c10::Device dev = parse_device(device);
-      m->mod.to(dev);
-      m->device = dev;
+    // Check everything, then convert every tensor into new ones, then
+    // commit: a failure at any point (a bad argument, out of memory on the
+    // device half way through) leaves the module as it was.
+    c10::Device dev = device != nullptr ? parse_device(device) : m->device;
+    c10::optional<at::ScalarType> st;
+    if (dtype >= 0) {
+      st = to_scalar(dtype);
+      if (!at::isFloatingType(*st)) throw Fail("target dtype must be a floating type");
     }
-    if (dtype >= 0) m->mod.to(to_scalar(dtype));
+    std::vector<at::Tensor> olds;
+    for (const at::Tensor &t : m->mod.parameters(true)) olds.push_back(t);
+    for (const at::Tensor &t : m->mod.buffers(true)) olds.push_back(t);
+    std::vector<at::Tensor> news;
+    news.reserve(olds.size());
+    for (const at::Tensor &t : olds) {
+      if (fault()) throw std::bad_alloc();
+      at::ScalarType want = st && t.is_floating_point() ? *st : t.scalar_type();
+      news.push_back(t.to(dev, want));
+    }
+    for (size_t i = 0; i < olds.size(); i++) olds[i].set_data(news[i]);
+    m->device = dev;
   });
 }
 
@@ -324,7 +402,13 @@ void gc_strings_free(char **s, int32_t n) {
   std::free(s);
 }
 
-void gc_free(void *p) { std::free(p); }
+void gc_free(void *p) {
+  if (p != oom_msg) std::free(p);
+}
+
+int32_t gc_abi_version(void) { return GC_ABI_VERSION; }
+
+void gc_test_fail_alloc(int32_t after) { fail_at.store(after < 0 ? -1 : after); }
 
 const char *gc_torch_version(void) {
 #ifdef TORCH_VERSION
@@ -362,9 +446,9 @@ char *gc_cuda_device_name(int32_t index, char **name) {
     // against CPU and CUDA libtorch alike. cudaDeviceProp starts with
     // char name[256]; the buffer is far larger than the struct.
     using prop_fn = int (*)(void *, int);
-    auto fn = reinterpret_cast<prop_fn>(dlsym(RTLD_DEFAULT, "cudaGetDeviceProperties_v2"));
+    auto fn = reinterpret_cast<prop_fn>(find_symbol("cudaGetDeviceProperties_v2"));
     if (fn == nullptr)
-      fn = reinterpret_cast<prop_fn>(dlsym(RTLD_DEFAULT, "cudaGetDeviceProperties"));
+      fn = reinterpret_cast<prop_fn>(find_symbol("cudaGetDeviceProperties"));
     std::string s = "CUDA device " + std::to_string(index);
     if (fn != nullptr) {
       std::vector<char> buf(1 << 16, 0);
@@ -384,7 +468,7 @@ char *gc_set_num_threads(int32_t n) {
 }
 
 int32_t gc_set_blas_threads(int32_t n) {
-  if (dlsym(RTLD_DEFAULT, "openblas_set_num_threads") == nullptr) return 0;
+  if (find_symbol("openblas_set_num_threads") == nullptr) return 0;
   apply_blas_threads(n);
   return 1;
 }
@@ -408,9 +492,9 @@ const char *gc_libtorch_path(void) {
 }
 
 const char *gc_blas_name(void) {
-  if (dlsym(RTLD_DEFAULT, "openblas_set_num_threads") != nullptr) return "openblas";
-  if (dlsym(RTLD_DEFAULT, "mkl_set_num_threads") != nullptr) return "mkl";
-  if (dlsym(RTLD_DEFAULT, "sgemm_") != nullptr) return "blas";
+  if (find_symbol("openblas_set_num_threads") != nullptr) return "openblas";
+  if (find_symbol("mkl_set_num_threads") != nullptr) return "mkl";
+  if (find_symbol("sgemm_") != nullptr) return "blas";
   return "";
 }
 

@@ -13,4 +13,12 @@
 // On top of the model, the package offers zero-shot classification with
 // prompt ensembles, ranking by cosine similarity, and a streaming folder
 // embedding pipeline.
+//
+// Calls that can run long (Load, EncodeTexts, EncodeImages,
+// EncodeImageFiles, NewClassifier, Tokenizer, Tokenize) take a
+// context.Context and stop with its error between batches. Errors start
+// with "clip: " once and wrap their cause: errors.Is matches both the
+// package's sentinel (ErrInput, ErrVocab, ErrManifest, ...) and the cause
+// (context.Canceled, fs.ErrNotExist, ...). Token ids are int32 throughout,
+// as in the tokenizer package.
 package clip

@@ -1,10 +1,42 @@
 package clip_test
 
 import (
+	"context"
 	"fmt"
+	"log"
 
 	"github.com/goclip/goclip/clip"
 )
+
+// Zero-shot classification of an image file. The README's "From Go"
+// snippet is this function's body (TestReadmeSnippet keeps them equal). It
+// runs from clip/ against the demo model scripts/setup.sh makes, whose
+// weights are random: it calls every image a green triangle.
+func ExampleLoad() {
+	ctx := context.Background()
+	// An export directory, or an official name such as "ViT-B/32"
+	// (downloaded, verified and exported on first use). Device "auto":
+	// CUDA in fp16 when present, else the CPU in fp32.
+	m, err := clip.Load(ctx, "../models/tiny-vit")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	labels := []string{"a red circle", "a blue square", "a green triangle"}
+	c, err := m.NewClassifier(ctx, labels, clip.ImageNetTemplates()...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	preds, errs, err := c.ClassifyFiles(ctx, []string{"../testdata/images/red-circle.png"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if errs[0] != nil {
+		log.Fatal(errs[0])
+	}
+	fmt.Println(preds[0].TopK(1)[0].Label)
+	// Output: a green triangle
+}
 
 func ExampleAvailableModels() {
 	fmt.Println(clip.AvailableModels())

@@ -12,6 +12,10 @@ import (
 
 var goldenModels = []string{"tiny_vit_b32", "tiny_rn"}
 
+// cpuGoldenBound is the relative bound of the CPU features and logits
+// against the shared goldens, made on another CPU (README, Exactness).
+const cpuGoldenBound = 2e-6
+
 // reference returns the golden output to compare with on the test device:
 // the torch 1.13 CPU files, or the H100 torch 2.11 files for CUDA runs.
 func reference(tb testing.TB, model, out string) (Matrix, float64) {
@@ -19,13 +23,24 @@ func reference(tb testing.TB, model, out string) (Matrix, float64) {
 	dir := testutil.Golden(tb, "models", model)
 	switch {
 	case testDevice() == "cpu":
-		// Same libtorch as the reference: the goal is bit-identical; the
-		// acceptance bound is 1e-5 of the largest reference value.
-		return readMatrix(tb, filepath.Join(dir, out+".npy")), 1e-5
+		// The same libtorch build as the reference, but the goldens were
+		// made on another x86 CPU: its BLAS and ATen kernels round the
+		// last bits differently, so these are not bit-identical (Python's
+		// torch on this machine differs from them exactly as Go does; see
+		// TestGoldenSameLibtorch for the bit-identical check). Measured on
+		// an AVX-512 EPYC: at most 1.2e-6 of the largest reference value
+		// (ResNet logits with one OpenBLAS thread; 6e-7 with two).
+		return readMatrix(tb, filepath.Join(dir, out+".npy")), cpuGoldenBound
 	case testPrecision() == FP16:
-		return readMatrix(tb, filepath.Join(dir, "h100-torch2.11", "cuda_fp16_"+out+".npy")), 2e-2
+		// README: fp16 identical to the official outputs on the same GPU
+		// kind and torch (H100, torch 2.11).
+		return readMatrix(tb, filepath.Join(dir, "h100-torch2.11", "cuda_fp16_"+out+".npy")), 0
+	case model == "tiny_rn":
+		// README: fp32 ResNet <= 4e-7 relative (cuDNN's convolutions).
+		return readMatrix(tb, filepath.Join(dir, "h100-torch2.11", "cuda_fp32_"+out+".npy")), 5e-7
 	default:
-		return readMatrix(tb, filepath.Join(dir, "h100-torch2.11", "cuda_fp32_"+out+".npy")), 1e-3
+		// README: fp32 ViT identical.
+		return readMatrix(tb, filepath.Join(dir, "h100-torch2.11", "cuda_fp32_"+out+".npy")), 0
 	}
 }
 
@@ -86,6 +101,43 @@ func TestGoldenParity(t *testing.T) {
 	}
 }
 
+// TestGoldenSameLibtorch runs the exported golden models from Go and from
+// Python's torch on this machine, with the same thread settings: the
+// features are bit-identical (the binding adds no arithmetic of its own).
+func TestGoldenSameLibtorch(t *testing.T) {
+	if testDevice() != "cpu" {
+		t.Skip("compares with Python's CPU torch")
+	}
+	pixels, n, tokens := goldenInputs(t)
+	var flat []int32
+	for _, row := range tokens {
+		flat = append(flat, row...)
+	}
+	for _, name := range goldenModels {
+		t.Run(name, func(t *testing.T) {
+			m := loadGolden(t, name, WithThreads(1))
+			info := m.Info()
+			wantImg, wantTxt := pythonFeatures(t, info.Artifact, pixels, n, info.ImageResolution, flat, info.ContextLength)
+			img, err := m.EncodeImage(pixels, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			txt, err := m.EncodeTokens(flat, len(tokens), info.ContextLength)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				what      string
+				got, want Matrix
+			}{{"encode_image", img, wantImg}, {"encode_text", txt, wantTxt}} {
+				if d, _ := maxDiff(t, c.got, c.want); d != 0 {
+					t.Errorf("%s: Go and Python's torch differ by %g; want bit-identical", c.what, d)
+				}
+			}
+		})
+	}
+}
+
 // TestGoldenChain runs the whole Go chain — image files through the Go
 // preprocessing, texts through the Go tokenizer — and compares the features
 // with the official outputs for the same files and texts.
@@ -105,7 +157,7 @@ func TestGoldenChain(t *testing.T) {
 					t.Fatalf("%s: %v", files[i], e)
 				}
 			}
-			txt, err := m.EncodeTexts(texts)
+			txt, err := m.EncodeTexts(context.Background(), texts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,7 +196,7 @@ func TestZeroShotGolden(t *testing.T) {
 	for _, name := range goldenModels {
 		t.Run(name, func(t *testing.T) {
 			m := loadGolden(t, name, WithTruncate(true))
-			c, err := m.NewClassifier(labels, "{}")
+			c, err := m.NewClassifier(context.Background(), labels, "{}")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,8 +227,8 @@ func TestZeroShotGolden(t *testing.T) {
 				}
 			}
 			t.Logf("%s zero-shot: max |p_go - p_official| = %.3g", name, worst)
-			if worst > 1e-5 {
-				t.Errorf("probabilities differ by %g > 1e-5", worst)
+			if worst > 1e-7 { // measured: 4.0e-8 (README, Exactness)
+				t.Errorf("probabilities differ by %g > 1e-7", worst)
 			}
 		})
 	}

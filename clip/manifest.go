@@ -33,6 +33,9 @@ type Manifest struct {
 	SourceSHA256    string         `json:"source_sha256"`
 	Artifact        string         `json:"artifact"`
 	ArtifactSHA256  string         `json:"artifact_sha256"`
+	// RandomWeights marks a model made from random weights
+	// (export/random_checkpoint.py, export/make_tiny.py).
+	RandomWeights bool `json:"random_weights"`
 }
 
 // Errors about artifacts, usable with errors.Is.
@@ -51,14 +54,14 @@ var (
 func ReadManifest(dir string) (*Manifest, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
+		return nil, fmt.Errorf("%w: %w", ErrManifest, err)
 	}
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrManifest, filepath.Join(dir, ManifestFile), err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrManifest, filepath.Join(dir, ManifestFile), err)
 	}
 	if err := m.validate(); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrManifest, filepath.Join(dir, ManifestFile), err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrManifest, filepath.Join(dir, ManifestFile), err)
 	}
 	return &m, nil
 }
@@ -93,7 +96,7 @@ func (m *Manifest) Verify(dir, runtimeTorch string) error {
 	}
 	sum, err := download.SHA256File(m.ArtifactPath(dir))
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrArtifactMismatch, err)
+		return fmt.Errorf("%w: %w", ErrArtifactMismatch, err)
 	}
 	if !strings.EqualFold(sum, m.ArtifactSHA256) {
 		return fmt.Errorf("%w: %s has sha256 %s, the manifest says %s", ErrArtifactMismatch, m.ArtifactPath(dir), sum, m.ArtifactSHA256)

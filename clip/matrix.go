@@ -28,7 +28,7 @@ func (m Matrix) Shape() []int { return []int{m.Rows, m.Cols} }
 
 func (m Matrix) check() error {
 	if m.Rows < 0 || m.Cols < 0 || len(m.Data) != m.Rows*m.Cols {
-		return fmt.Errorf("clip: matrix %dx%d holds %d values", m.Rows, m.Cols, len(m.Data))
+		return fmt.Errorf("%w: matrix %dx%d holds %d values", ErrInput, m.Rows, m.Cols, len(m.Data))
 	}
 	return nil
 }
@@ -66,7 +66,7 @@ func Cosine(a, b Matrix) (Matrix, error) {
 		return Matrix{}, err
 	}
 	if a.Cols != b.Cols {
-		return Matrix{}, fmt.Errorf("clip: cosine of %d- and %d-dimensional features", a.Cols, b.Cols)
+		return Matrix{}, fmt.Errorf("%w: cosine of %d- and %d-dimensional features", ErrInput, a.Cols, b.Cols)
 	}
 	an, bn := a.Normalized(), b.Normalized()
 	out := NewMatrix(a.Rows, b.Rows)

@@ -7,8 +7,9 @@ import (
 	"image"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
-	"github.com/goclip/goclip/npy"
+	"github.com/goclip/goclip/internal/half"
 	"github.com/goclip/goclip/preprocess"
 	"github.com/goclip/goclip/tokenizer"
 	"github.com/goclip/goclip/torch"
@@ -16,17 +17,22 @@ import (
 
 // Info describes a loaded model.
 type Info struct {
-	Name            string    // official name or the manifest's name
-	Family          string    // "vit" or "resnet"
-	ImageResolution int       // input side in pixels
-	ContextLength   int       // text tokens per row
-	EmbedDim        int       // feature dimension
-	VocabSize       int       // token vocabulary size
-	Device          string    // "cpu" or "cuda:N"
-	Precision       Precision // FP32 or FP16
-	TorchVersion    string    // torch that exported the artifact
-	Dir             string    // export directory ("" for a bare file)
-	Artifact        string    // path of the TorchScript file
+	Name            string       // official name or the manifest's name
+	Family          string       // "vit" or "resnet"
+	ImageResolution int          // input side in pixels
+	ContextLength   int          // text tokens per row
+	EmbedDim        int          // feature dimension
+	VocabSize       int          // token vocabulary size
+	Device          torch.Device // where the model runs
+	Precision       Precision    // FP32 or FP16
+	Threads         int          // libtorch intra-op threads per run (0: libtorch's default)
+	TorchVersion    string       // torch that exported the artifact
+	Dir             string       // export directory ("" for a bare file)
+	Artifact        string       // path of the TorchScript file
+	// RandomWeights is true for a model with random weights (the tiny
+	// demo and test models): its results mean nothing, and outputs should
+	// say so.
+	RandomWeights bool
 }
 
 // ErrClosed is returned by a Model's methods after Close.
@@ -43,14 +49,13 @@ type Model struct {
 	cfg       config
 	halfParam bool
 
-	tokOnce sync.Once
-	tok     *tokenizer.Tokenizer
-	tokErr  error
+	tokLoad chan struct{} // held (capacity 1) while the vocabulary loads
+	tok     atomic.Pointer[tokenizer.Tokenizer]
 
 	preOnce sync.Once
 	pre     *preprocess.Preprocessor
 
-	classifiers sync.Map // classifierKey -> *Classifier
+	classifiers *lru[*Classifier] // classifierKey -> classifier, bounded
 
 	hasU8 bool // the artifact has encode_image_u8
 }
@@ -63,6 +68,11 @@ func Load(ctx context.Context, nameOrPath string, opts ...Option) (*Model, error
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
+	}
+	// Open the shim first: its failure (a *torch.LibraryError naming every
+	// place tried) is the error to show, before any download.
+	if err := torch.Init(); err != nil {
+		return nil, err
 	}
 	dev, err := torch.ParseDevice(cfg.device)
 	if err != nil {
@@ -88,7 +98,7 @@ func Load(ctx context.Context, nameOrPath string, opts ...Option) (*Model, error
 	if err != nil {
 		return nil, err
 	}
-	info := Info{Device: dev.String(), Precision: prec}
+	info := Info{Device: dev, Precision: prec, Threads: cfg.threads}
 	var man *Manifest
 	artifact := bare
 	if dir != "" {
@@ -104,13 +114,14 @@ func Load(ctx context.Context, nameOrPath string, opts ...Option) (*Model, error
 		info.ImageResolution, info.ContextLength = man.ImageResolution, man.ContextLength
 		info.EmbedDim, info.VocabSize = man.EmbedDim, man.VocabSize
 		info.TorchVersion, info.Dir = man.TorchVersion, dir
+		info.RandomWeights = man.RandomWeights
 	}
 	info.Artifact = artifact
 	mod, err := torch.Load(artifact, torch.WithDevice(dev), torch.WithThreads(cfg.threads), torch.WithOptimize(cfg.optimize))
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{mod: mod, info: info, manifest: man, cfg: cfg}
+	m := &Model{mod: mod, info: info, manifest: man, cfg: cfg, classifiers: newLRU[*Classifier](cfg.classifierCache), tokLoad: make(chan struct{}, 1)}
 	if prec == FP16 {
 		if man == nil {
 			mod.Close()
@@ -220,12 +231,12 @@ func (m *Model) EncodeText(tokens [][]int32) (Matrix, error) {
 	return m.features("encode_text", t)
 }
 
-// EncodeTokens is EncodeText over a flat [n, length] int64 buffer.
-func (m *Model) EncodeTokens(tokens []int64, n, length int) (Matrix, error) {
-	if err := m.checkTokens(tokens, n, length); err != nil {
+// EncodeTokens is EncodeText over a flat [n, length] buffer of token ids.
+func (m *Model) EncodeTokens(tokens []int32, n, length int) (Matrix, error) {
+	t, err := m.flatTokenTensor(tokens, n, length)
+	if err != nil {
 		return Matrix{}, err
 	}
-	t := torch.Tensor{Shape: []int64{int64(n), int64(length)}, DType: torch.Int64, Data: tokens}
 	return m.features("encode_text", t)
 }
 
@@ -236,38 +247,35 @@ func (m *Model) tokenTensor(tokens [][]int32) (torch.Tensor, error) {
 		return torch.Tensor{}, fmt.Errorf("%w: no token rows", ErrInput)
 	}
 	l := len(tokens[0])
-	flat := make([]int64, 0, len(tokens)*l)
+	flat := make([]int32, 0, len(tokens)*l)
 	for i, row := range tokens {
 		if len(row) != l {
 			return torch.Tensor{}, fmt.Errorf("%w: token row %d has %d tokens, row 0 has %d", ErrInput, i, len(row), l)
 		}
-		for _, id := range row {
-			flat = append(flat, int64(id))
-		}
+		flat = append(flat, row...)
 	}
-	if err := m.checkTokens(flat, len(tokens), l); err != nil {
-		return torch.Tensor{}, err
-	}
-	return torch.Tensor{Shape: []int64{int64(len(tokens)), int64(l)}, DType: torch.Int64, Data: flat}, nil
+	return m.flatTokenTensor(flat, len(tokens), l)
 }
 
-// checkTokens checks a flat [n, length] buffer against the model's context
-// length and vocabulary.
-func (m *Model) checkTokens(tokens []int64, n, length int) error {
+// flatTokenTensor checks a flat [n, length] buffer against the model's
+// context length and vocabulary and widens it to the int64 tensor the
+// model takes (the reference's tokens are int64 once on the device).
+func (m *Model) flatTokenTensor(tokens []int32, n, length int) (torch.Tensor, error) {
 	if n <= 0 || length <= 0 || len(tokens) != n*length {
-		return fmt.Errorf("%w: %d token ids for %d rows of %d", ErrInput, len(tokens), n, length)
+		return torch.Tensor{}, fmt.Errorf("%w: %d token ids for %d rows of %d", ErrInput, len(tokens), n, length)
 	}
 	if c := m.info.ContextLength; c > 0 && length != c {
-		return fmt.Errorf("%w: token rows have %d ids; the model's context length is %d", ErrInput, length, c)
+		return torch.Tensor{}, fmt.Errorf("%w: token rows have %d ids; the model's context length is %d", ErrInput, length, c)
 	}
-	if v := m.info.VocabSize; v > 0 {
-		for i, id := range tokens {
-			if id < 0 || id >= int64(v) {
-				return fmt.Errorf("%w: token id %d at row %d, position %d is outside the vocabulary [0, %d)", ErrInput, id, i/length, i%length, v)
-			}
+	v := m.info.VocabSize
+	wide := make([]int64, len(tokens))
+	for i, id := range tokens {
+		if id < 0 || (v > 0 && int(id) >= v) {
+			return torch.Tensor{}, fmt.Errorf("%w: token id %d at row %d, position %d is outside the vocabulary [0, %d)", ErrInput, id, i/length, i%length, v)
 		}
+		wide[i] = int64(id)
 	}
-	return nil
+	return torch.Tensor{Shape: []int64{int64(n), int64(length)}, DType: torch.Int64, Data: wide}, nil
 }
 
 func (m *Model) features(method string, in torch.Tensor) (Matrix, error) {
@@ -295,7 +303,7 @@ func (m *Model) featureTensor(f Matrix) torch.Tensor {
 	}
 	h := make([]uint16, len(f.Data))
 	for i, v := range f.Data {
-		h[i] = npy.Float32ToHalf(v)
+		h[i] = half.FromFloat32(v)
 	}
 	return torch.Tensor{Shape: shape, DType: torch.Float16, Data: h}
 }
@@ -305,10 +313,10 @@ func (m *Model) featureTensor(f Matrix) torch.Tensor {
 // scaled by logit_scale.exp(). logits_per_text is its transpose.
 func (m *Model) Logits(images, texts Matrix) (Matrix, error) {
 	if err := images.check(); err != nil {
-		return Matrix{}, fmt.Errorf("%w: %v", ErrInput, err)
+		return Matrix{}, err
 	}
 	if err := texts.check(); err != nil {
-		return Matrix{}, fmt.Errorf("%w: %v", ErrInput, err)
+		return Matrix{}, err
 	}
 	if images.Cols != texts.Cols || (m.info.EmbedDim > 0 && images.Cols != m.info.EmbedDim) {
 		return Matrix{}, fmt.Errorf("%w: feature widths %d and %d (model: %d)", ErrInput, images.Cols, texts.Cols, m.info.EmbedDim)
@@ -353,18 +361,34 @@ func (m *Model) LogitScale() (float32, error) {
 }
 
 // Tokenizer returns the model's tokenizer, loading the vocabulary on first
-// use (see FindVocab).
-func (m *Model) Tokenizer() (*tokenizer.Tokenizer, error) {
-	m.tokOnce.Do(func() {
-		m.tok, m.tokErr = LoadTokenizer(context.Background(), m.cfg.vocab)
-	})
-	return m.tok, m.tokErr
+// use (see FindVocab: this may download it, so ctx bounds the wait). A
+// failed or cancelled load is not remembered: the next call tries again.
+func (m *Model) Tokenizer(ctx context.Context) (*tokenizer.Tokenizer, error) {
+	if tok := m.tok.Load(); tok != nil {
+		return tok, nil
+	}
+	select { // one load at a time; the others wait for it, or for their ctx
+	case m.tokLoad <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-m.tokLoad }()
+	if tok := m.tok.Load(); tok != nil {
+		return tok, nil
+	}
+	tok, err := LoadTokenizer(ctx, m.cfg.vocab)
+	if err != nil {
+		return nil, err
+	}
+	m.tok.Store(tok)
+	return tok, nil
 }
 
 // Tokenize turns texts into token rows of the model's context length, with
-// the reference's clip.tokenize semantics (truncation per WithTruncate).
-func (m *Model) Tokenize(texts []string) ([][]int32, error) {
-	tok, err := m.Tokenizer()
+// the reference's clip.tokenize semantics (truncation per WithTruncate). It
+// loads the vocabulary on first use (see Tokenizer).
+func (m *Model) Tokenize(ctx context.Context, texts []string) ([][]int32, error) {
+	tok, err := m.Tokenizer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -375,17 +399,30 @@ func (m *Model) Tokenize(texts []string) ([][]int32, error) {
 	return tok.Tokenize(texts, ctxLen, m.cfg.truncate)
 }
 
-// EncodeTexts tokenizes and encodes texts in batches.
-func (m *Model) EncodeTexts(texts []string) (Matrix, error) {
-	rows, err := m.Tokenize(texts)
+// EncodeTexts tokenizes and encodes texts in batches of BatchSize,
+// returning their features [len(texts), EmbedDim]. It stops with ctx's
+// error when ctx is done before a batch.
+func (m *Model) EncodeTexts(ctx context.Context, texts []string) (Matrix, error) {
+	if len(texts) == 0 {
+		return Matrix{}, fmt.Errorf("%w: no texts", ErrInput)
+	}
+	rows, err := m.Tokenize(ctx, texts)
 	if err != nil {
 		return Matrix{}, err
 	}
+	return m.inBatches(ctx, len(rows), func(s, e int) (Matrix, error) { return m.EncodeText(rows[s:e]) })
+}
+
+// inBatches calls encode on [s, e) ranges of at most BatchSize items,
+// checking ctx before each, and stacks the feature rows.
+func (m *Model) inBatches(ctx context.Context, n int, encode func(s, e int) (Matrix, error)) (Matrix, error) {
 	out := Matrix{Cols: m.info.EmbedDim}
 	bs := m.BatchSize()
-	for start := 0; start < len(rows); start += bs {
-		end := min(start+bs, len(rows))
-		f, err := m.EncodeText(rows[start:end])
+	for s := 0; s < n; s += bs {
+		if err := ctx.Err(); err != nil {
+			return Matrix{}, err
+		}
+		f, err := encode(s, min(s+bs, n))
 		if err != nil {
 			return Matrix{}, err
 		}
@@ -427,7 +464,7 @@ func (m *Model) Preprocessor() *preprocess.Preprocessor {
 // the model itself.
 func (m *Model) EncodeImageFiles(ctx context.Context, paths []string) (Matrix, []error, error) {
 	if m.info.ImageResolution == 0 {
-		return Matrix{}, nil, errors.New("clip: image resolution unknown (bare artifact without manifest)")
+		return Matrix{}, nil, errNoResolution
 	}
 	bs := m.BatchSize()
 	pix := newPixelIO(m, bs)
@@ -453,20 +490,33 @@ func (m *Model) EncodeImageFiles(ctx context.Context, paths []string) (Matrix, [
 	return out, errs, nil
 }
 
-// EncodeImages preprocesses and encodes decoded Go images.
-func (m *Model) EncodeImages(imgs []image.Image) (Matrix, error) {
+// EncodeImages preprocesses and encodes decoded Go images in batches of
+// BatchSize, returning their features [len(imgs), EmbedDim]. It stops with
+// ctx's error when ctx is done before an image or a batch.
+func (m *Model) EncodeImages(ctx context.Context, imgs []image.Image) (Matrix, error) {
 	if len(imgs) == 0 {
 		return Matrix{}, fmt.Errorf("%w: no images", ErrInput)
 	}
+	if m.info.ImageResolution == 0 {
+		return Matrix{}, errNoResolution
+	}
 	pre := m.Preprocessor()
 	r := m.info.ImageResolution
-	buf := make([]float32, 0, len(imgs)*3*r*r)
-	for i, img := range imgs {
-		px, err := pre.Image(img)
-		if err != nil {
-			return Matrix{}, fmt.Errorf("clip: image %d: %w", i, err)
+	plane := 3 * r * r
+	buf := make([]float32, min(len(imgs), m.BatchSize())*plane)
+	return m.inBatches(ctx, len(imgs), func(s, e int) (Matrix, error) {
+		for i := s; i < e; i++ {
+			if err := ctx.Err(); err != nil {
+				return Matrix{}, err
+			}
+			px, err := pre.Image(imgs[i])
+			if err != nil {
+				return Matrix{}, fmt.Errorf("clip: image %d: %w", i, err)
+			}
+			copy(buf[(i-s)*plane:], px)
 		}
-		buf = append(buf, px...)
-	}
-	return m.EncodeImage(buf, len(imgs))
+		return m.EncodeImage(buf[:(e-s)*plane], e-s)
+	})
 }
+
+var errNoResolution = fmt.Errorf("%w: image resolution unknown (bare artifact without manifest)", ErrInput)

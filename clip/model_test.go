@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -157,7 +158,7 @@ func TestBadInputs(t *testing.T) {
 		t.Errorf("mismatched features: %v", err)
 	}
 	long := strings.Repeat("word ", 100)
-	if _, err := m.EncodeTexts([]string{"fine", long}); err == nil || !strings.Contains(err.Error(), "1") {
+	if _, err := m.EncodeTexts(context.Background(), []string{"fine", long}); err == nil || !strings.Contains(err.Error(), "1") {
 		t.Errorf("too-long text: %v", err)
 	}
 	m.Close()
@@ -175,11 +176,53 @@ func TestInfo(t *testing.T) {
 	if info.Family != "resnet" || info.ImageResolution != 224 || info.ContextLength != 77 || info.EmbedDim != 32 || info.VocabSize != 49408 {
 		t.Errorf("Info() = %+v", info)
 	}
-	if info.Device != "cpu" && testDevice() == "cpu" {
-		t.Errorf("device %q", info.Device)
+	if info.Device.String() != testDevice() && testDevice() == "cpu" {
+		t.Errorf("device %v", info.Device)
 	}
 	s, err := m.LogitScale()
 	if err != nil || s < 99.99 || s > 100.01 {
 		t.Errorf("LogitScale() = %v, %v (the golden models use ln(100))", s, err)
+	}
+}
+
+// TestTokenIDs: token ids are int32 from the tokenizer to the model: the
+// ids of Tokenizer().Encode sit in Tokenize's rows, and EncodeTokens on the
+// flattened rows equals EncodeText on the rows bit for bit.
+func TestTokenIDs(t *testing.T) {
+	ctx := context.Background()
+	m := loadGolden(t, "tiny_vit_b32")
+	tok, err := m.Tokenizer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"a photo of a cat", "a diagram"}
+	rows, err := m.Tokenize(ctx, texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flat []int32
+	for i, row := range rows {
+		ids := tok.Encode(texts[i])
+		if !slices.Equal(row[1:1+len(ids)], ids) {
+			t.Errorf("row %d = %v, Encode = %v", i, row, ids)
+		}
+		if got := tok.Decode(ids); got != texts[i]+" " {
+			t.Errorf("Decode(Encode(%q)) = %q", texts[i], got)
+		}
+		flat = append(flat, row...)
+	}
+	a, err := m.EncodeText(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.EncodeTokens(flat, len(rows), len(rows[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := maxDiff(t, a, b); d != 0 {
+		t.Errorf("EncodeTokens differs from EncodeText by %g", d)
+	}
+	if _, err := m.EncodeTokens(flat[:len(flat)-1], len(rows), len(rows[0])); !errors.Is(err, ErrInput) {
+		t.Errorf("short buffer: %v", err)
 	}
 }

@@ -32,10 +32,12 @@ type config struct {
 	progress     io.Writer
 	workers      int
 	optimize     bool
+	// classifierCache bounds the classifiers NewClassifier keeps.
+	classifierCache int
 }
 
 func defaultConfig() config {
-	return config{device: "auto", precision: PrecisionAuto}
+	return config{device: "auto", precision: PrecisionAuto, classifierCache: DefaultClassifierCache}
 }
 
 // WithDevice picks the device: "auto" (default: CUDA when present),
@@ -51,7 +53,12 @@ func WithCacheDir(dir string) Option {
 	return func(c *config) { c.cacheDir = dir; c.vocab.CacheDir = dir }
 }
 
-// WithThreads sets libtorch's intra-op threads per run (0: libtorch's default).
+// WithThreads sets libtorch's intra-op threads (and OpenBLAS's) for each of
+// the model's runs. The default, 0, leaves libtorch's own default (often 1
+// thread per call), which suits a server or pool running many calls side by
+// side; a single process that runs one call at a time should pass the cores
+// it has, as the command line does. The count changes results in the last
+// bits (BLAS splits sums differently), so compare runs with equal counts.
 func WithThreads(n int) Option { return func(c *config) { c.threads = n } }
 
 // WithVocab sets the vocabulary file used by EncodeTexts.
@@ -90,3 +97,14 @@ func WithProgress(w io.Writer) Option {
 // float16 features differ from the official ones by about 2e-3. Turn it on
 // when throughput matters more than bit-exact agreement.
 func WithOptimize(on bool) Option { return func(c *config) { c.optimize = on } }
+
+// DefaultClassifierCache is how many classifiers a model keeps by default
+// (see WithClassifierCache).
+const DefaultClassifierCache = 16
+
+// WithClassifierCache bounds how many zero-shot classifiers the model keeps
+// for NewClassifier to return again without encoding their prompts: the n
+// most recently used label and template sets (default
+// DefaultClassifierCache; 0 keeps none). A server that sees many label
+// sets keeps bounded memory.
+func WithClassifierCache(n int) Option { return func(c *config) { c.classifierCache = n } }

@@ -3,7 +3,6 @@ package clip
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/goclip/goclip/download"
+	"github.com/goclip/goclip/internal/pyexport"
 )
 
 // resolve turns a name or path into an export directory holding a manifest,
@@ -38,7 +38,7 @@ func resolve(ctx context.Context, nameOrPath string, cfg *config, runtimeTorch s
 	cache := cfg.cacheDir
 	if cache == "" {
 		if cache, err = download.CacheDir(); err != nil {
-			return "", "", err
+			return "", "", fmt.Errorf("clip: %w", err)
 		}
 	}
 	dir = filepath.Join(cache, "models", safeName(spec.Name)+"-torch"+majorMinor(runtimeTorch))
@@ -59,57 +59,18 @@ func safeName(s string) string {
 	return strings.NewReplacer("/", "-", "@", "-", " ", "_").Replace(s)
 }
 
-// ExportScript locates export/export.py: $GOCLIP_EXPORT, then export/ beside
-// the executable's parent (bin/clip in a checkout), then the working
-// directory and its parents.
-func ExportScript() (string, error) {
-	if p := os.Getenv("GOCLIP_EXPORT"); p != "" {
-		return p, nil
-	}
-	var cands []string
-	if exe, err := os.Executable(); err == nil {
-		cands = append(cands, filepath.Join(filepath.Dir(filepath.Dir(exe)), "export", "export.py"))
-	}
-	if wd, err := os.Getwd(); err == nil {
-		for d := wd; ; d = filepath.Dir(d) {
-			cands = append(cands, filepath.Join(d, "export", "export.py"))
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	for _, c := range cands {
-		if _, err := os.Stat(c); err == nil {
-			return c, nil
-		}
-	}
-	return "", errors.New("clip: export/export.py not found; set $GOCLIP_EXPORT to its path")
-}
-
-// Python returns the interpreter used for exports: $GOCLIP_PYTHON, else
-// /usr/bin/python3 when present, else python3 from PATH.
-func Python() string {
-	if p := os.Getenv("GOCLIP_PYTHON"); p != "" {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/python3"); err == nil {
-		return "/usr/bin/python3"
-	}
-	return "python3"
-}
-
 func runExport(ctx context.Context, cfg *config, ckpt, out, name string) error {
 	script := cfg.exportScript
 	if script == "" {
-		s, err := ExportScript()
+		s, err := pyexport.Script()
 		if err != nil {
-			return err
+			return fmt.Errorf("clip: exporting %s: %w", name, err)
 		}
 		script = s
 	}
 	py := cfg.python
 	if py == "" {
-		py = Python()
+		py = pyexport.Python()
 	}
 	cmd := exec.CommandContext(ctx, py, script, "--checkpoint", ckpt, "--out", out, "--name", name)
 	var stderr bytes.Buffer
@@ -118,7 +79,7 @@ func runExport(ctx context.Context, cfg *config, ckpt, out, name string) error {
 		fmt.Fprintf(cfg.progress, "exporting %s to %s\n", name, out)
 	}
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("clip: export of %s failed: %v: %s", name, err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("clip: export of %s failed: %w: %s", name, err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
 }

@@ -85,17 +85,23 @@ func FindVocab(ctx context.Context, opt VocabOptions) (string, VocabSource, erro
 var ErrVocab = errors.New("clip: BPE vocabulary unavailable")
 
 func vocabError(err error) error {
-	return fmt.Errorf("%w: %v\n(get %s from %s and pass --vocab FILE or set $CLIP_VOCAB, or put it in the cache directory)",
+	return fmt.Errorf("%w: %w\n(get %s from %s and pass --vocab FILE or set $CLIP_VOCAB, or put it in the cache directory)",
 		ErrVocab, err, VocabFile, VocabURL)
 }
 
-// LoadTokenizer finds the vocabulary (see FindVocab) and builds the tokenizer.
+// LoadTokenizer finds the vocabulary (see FindVocab) and builds the
+// tokenizer, keeping a binary copy of its tables in the cache directory
+// (see tokenizer.LoadCached; none when the directory is unknown).
 func LoadTokenizer(ctx context.Context, opt VocabOptions) (*tokenizer.Tokenizer, error) {
 	path, _, err := FindVocab(ctx, opt)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := tokenizer.Load(path)
+	dir := opt.CacheDir
+	if dir == "" {
+		dir, _ = download.CacheDir()
+	}
+	tok, err := tokenizer.LoadCached(path, dir)
 	if err != nil {
 		return nil, vocabError(err)
 	}

@@ -101,8 +101,11 @@ func classifierKey(labels, templates []string) string {
 // NewClassifier builds (or returns from the model's cache) the zero-shot
 // classifier for labels and templates (none: DefaultTemplate). Empty or
 // duplicate labels are errors; a label too long for the context is an error
-// unless the model truncates (WithTruncate).
-func (m *Model) NewClassifier(labels []string, templates ...string) (*Classifier, error) {
+// unless the model truncates (WithTruncate). Encoding len(labels) ×
+// len(templates) prompts can take long: it stops with ctx's error when ctx
+// is done between batches. The cache keeps the most recently used
+// classifiers (WithClassifierCache).
+func (m *Model) NewClassifier(ctx context.Context, labels []string, templates ...string) (*Classifier, error) {
 	if len(labels) == 0 {
 		return nil, fmt.Errorf("%w: no labels", ErrLabels)
 	}
@@ -120,8 +123,8 @@ func (m *Model) NewClassifier(labels []string, templates ...string) (*Classifier
 		seen[l] = i
 	}
 	key := classifierKey(labels, templates)
-	if c, ok := m.classifiers.Load(key); ok {
-		return c.(*Classifier), nil
+	if c, ok := m.classifiers.get(key); ok {
+		return c, nil
 	}
 	prompts := make([]string, 0, len(labels)*len(templates))
 	for _, l := range labels {
@@ -133,7 +136,7 @@ func (m *Model) NewClassifier(labels []string, templates ...string) (*Classifier
 			prompts = append(prompts, p)
 		}
 	}
-	feats, err := m.EncodeTexts(prompts)
+	feats, err := m.EncodeTexts(ctx, prompts)
 	if err != nil {
 		return nil, err
 	}
@@ -143,8 +146,7 @@ func (m *Model) NewClassifier(labels []string, templates ...string) (*Classifier
 	}
 	w := EnsembleWeights(feats, len(labels), len(templates))
 	c := &Classifier{model: m, labels: append([]string(nil), labels...), templates: append([]string(nil), templates...), weights: w, scale: float64(scale)}
-	actual, _ := m.classifiers.LoadOrStore(key, c)
-	return actual.(*Classifier), nil
+	return m.classifiers.add(key, c), nil
 }
 
 // EnsembleWeights turns text features [nLabels·nTemplates, D] (label-major:

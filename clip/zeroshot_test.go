@@ -1,6 +1,7 @@
 package clip
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -120,6 +121,7 @@ func TestRank(t *testing.T) {
 // TestClassifierModel uses the golden ViT model: ensembles, caching, one
 // label, 1,000 labels, empty and too-long labels.
 func TestClassifierModel(t *testing.T) {
+	ctx := context.Background()
 	m := loadGolden(t, "tiny_vit_b32")
 	pixels, n, _ := goldenInputs(t)
 	img, err := m.EncodeImage(pixels, n)
@@ -128,15 +130,15 @@ func TestClassifierModel(t *testing.T) {
 	}
 	labels := []string{"cat", "dog", "rocket"}
 	templates := []string{"a photo of a {}.", "a drawing of a {}."}
-	c, err := m.NewClassifier(labels, templates...)
+	c, err := m.NewClassifier(ctx, labels, templates...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c2, _ := m.NewClassifier(labels, templates...); c2 != c {
+	if c2, _ := m.NewClassifier(ctx, labels, templates...); c2 != c {
 		t.Error("classifier not cached")
 	}
 	// The ensemble equals the mean of the per-template unit embeddings.
-	feats, err := m.EncodeTexts([]string{"a photo of a cat.", "a drawing of a cat.", "a photo of a dog.", "a drawing of a dog.", "a photo of a rocket.", "a drawing of a rocket."})
+	feats, err := m.EncodeTexts(ctx, []string{"a photo of a cat.", "a drawing of a cat.", "a photo of a dog.", "a drawing of a dog.", "a photo of a rocket.", "a drawing of a rocket."})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +150,7 @@ func TestClassifierModel(t *testing.T) {
 	if err != nil || len(preds) != n || len(preds[0].Probs) != 3 {
 		t.Fatalf("Classify: %v", err)
 	}
-	one, err := m.NewClassifier([]string{"only"})
+	one, err := m.NewClassifier(ctx, []string{"only"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +162,7 @@ func TestClassifierModel(t *testing.T) {
 	for i := range many {
 		many[i] = fmt.Sprintf("class number %d", i)
 	}
-	big, err := m.NewClassifier(many)
+	big, err := m.NewClassifier(ctx, many)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,16 +176,16 @@ func TestClassifierModel(t *testing.T) {
 		"duplicate": {"cat", "cat"},
 		"none":      nil,
 	} {
-		if _, err := m.NewClassifier(ls); !errors.Is(err, ErrLabels) {
+		if _, err := m.NewClassifier(ctx, ls); !errors.Is(err, ErrLabels) {
 			t.Errorf("%s labels: %v", name, err)
 		}
 	}
 	long := strings.Repeat("very ", 80) + "long label"
-	if _, err := m.NewClassifier([]string{"cat", long}); err == nil {
+	if _, err := m.NewClassifier(ctx, []string{"cat", long}); err == nil {
 		t.Error("too-long label accepted without truncation")
 	}
 	mt := loadGolden(t, "tiny_vit_b32", WithTruncate(true))
-	if _, err := mt.NewClassifier([]string{"cat", long}); err != nil {
+	if _, err := mt.NewClassifier(ctx, []string{"cat", long}); err != nil {
 		t.Errorf("too-long label with truncation: %v", err)
 	}
 }

@@ -316,6 +316,11 @@ func (f *fetcher) run(ctx context.Context) (err error) {
 	defer func() {
 		if f.f != nil {
 			f.f.Close()
+			// A failure before any byte arrived leaves no empty .part
+			// (we hold the lock, so nobody else is writing it).
+			if err != nil && f.n == 0 {
+				os.Remove(f.part)
+			}
 		}
 	}()
 	// Hash what an earlier, interrupted download left behind; the file

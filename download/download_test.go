@@ -344,7 +344,8 @@ func TestFetchGivesUpWithoutProgress(t *testing.T) {
 	if n := len(s.requests()); n != 3 {
 		t.Errorf("%d requests, want 3 (1 + 2 retries)", n)
 	}
-	assertGone(t, dest, dest+".lock")
+	// No bytes arrived: no empty .part is left behind.
+	assertGone(t, dest, dest+".lock", dest+".part")
 }
 
 func TestFetchHTTPStatus(t *testing.T) {
@@ -393,7 +394,7 @@ func TestFetchHTTPStatus(t *testing.T) {
 			if he.Status != tc.wantErr || he.URL != s.URL {
 				t.Errorf("HTTPError %+v, want Status %d URL %s", he, tc.wantErr, s.URL)
 			}
-			assertGone(t, dest, dest+".lock")
+			assertGone(t, dest, dest+".lock", dest+".part")
 		})
 	}
 }

@@ -246,6 +246,12 @@ def resolve_source(src: str, cache_dir: Optional[str] = None) -> Tuple[str, Opti
 # checkpoint reading
 
 
+#: Marks a checkpoint made by random_checkpoint.py: a state_dict entry, or an
+#: extra file of a TorchScript archive. The manifest then says
+#: "random_weights": true, and goclip says so with every result.
+RANDOM_WEIGHTS_KEY = "goclip_random_weights"
+
+
 def _unwrap(obj: Any) -> Dict[str, Any]:
     """The state_dict inside a torch.load result."""
     if isinstance(obj, torch.nn.Module):
@@ -293,11 +299,15 @@ def read_state_dict(path: str, trust_pickle: bool = False) -> Tuple[Dict[str, to
     else:
         raise ExportError("%s is not a checkpoint (neither a zip archive nor a pickle)" % path)
     if is_jit:
+        extra = {RANDOM_WEIGHTS_KEY: ""}
         try:
-            m = torch.jit.load(path, map_location="cpu")
+            m = torch.jit.load(path, map_location="cpu", _extra_files=extra)
         except Exception as e:  # torch raises RuntimeError with long C++ traces
             raise ExportError("%s: cannot load TorchScript archive: %s" % (path, _first_line(e))) from None
-        return dict(m.state_dict()), "torchscript"
+        sd = dict(m.state_dict())
+        if extra[RANDOM_WEIGHTS_KEY]:
+            sd[RANDOM_WEIGHTS_KEY] = torch.tensor(1)
+        return sd, "torchscript"
     try:
         obj = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
     except pickle.UnpicklingError as e:
@@ -328,7 +338,7 @@ def clean_state_dict(sd: Dict[str, Any]) -> Dict[str, torch.Tensor]:
         sd = {k[len("module."):]: v for k, v in sd.items()}
     out = {}
     for k, v in sd.items():
-        if k in clip_model.METADATA_KEYS:
+        if k in clip_model.METADATA_KEYS or k == RANDOM_WEIGHTS_KEY:
             continue
         if not isinstance(k, str) or not isinstance(v, torch.Tensor):
             raise ExportError("not a CLIP state_dict: entry %r is a %s" % (k, type(v).__name__))
@@ -395,7 +405,12 @@ def save_scripted(model, out_dir: str) -> Tuple[str, str]:
 def export_state_dict(sd: Dict[str, Any], out_dir: str, name: Optional[str] = None,
                       source: str = "", source_sha256: Optional[str] = None,
                       entry: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Export an in-memory state_dict; returns the manifest written to out_dir."""
+    """Export an in-memory state_dict; returns the manifest written to out_dir.
+
+    The manifest's "random_weights" is true when sd carries the mark of
+    random_checkpoint.py (RANDOM_WEIGHTS_KEY).
+    """
+    random_weights = RANDOM_WEIGHTS_KEY in sd or ("module." + RANDOM_WEIGHTS_KEY) in sd
     sd = clean_state_dict(sd)
     model, arch = build_loaded_model(sd)
     if entry is None and name is not None:
@@ -421,6 +436,7 @@ def export_state_dict(sd: Dict[str, Any], out_dir: str, name: Optional[str] = No
         "source_sha256": source_sha256,
         "artifact": "model.pt",
         "artifact_sha256": art_sha,
+        "random_weights": random_weights,
         "created": _created(),
     }
     write_json_atomic(os.path.join(out_dir, "manifest.json"), manifest)

@@ -19,7 +19,9 @@ Stored dtypes follow the released files: the convert_weights() parameters
 int64). The "jit" format is a TorchScript archive traced like the releases
 (methods forward, encode_image, encode_text) with the int64 scalar buffers
 input_resolution, context_length and vocab_size; the "state_dict" format is
-a torch.save of the plain state_dict.
+a torch.save of the plain state_dict. Both carry a mark that export.py turns
+into "random_weights": true in the manifest (the state_dict an extra entry
+export.RANDOM_WEIGHTS_KEY, the archive an extra file of that name).
 """
 
 import argparse
@@ -180,9 +182,10 @@ def write_checkpoint(arch_name: str, out: str, fmt: str = "state_dict", seed: in
         if fmt == "state_dict":
             sd = release_state_dict(model)
             del model
+            sd[export.RANDOM_WEIGHTS_KEY] = torch.tensor(1)
             torch.save(sd, tmp)
         else:
-            torch.jit.save(traced_release(model, arch), tmp)
+            torch.jit.save(traced_release(model, arch), tmp, _extra_files={export.RANDOM_WEIGHTS_KEY: b"1"})
         os.replace(tmp, out)
     finally:
         for f in os.listdir(tmpdir):

@@ -356,6 +356,7 @@ class RandomArchTest(unittest.TestCase):
             model = clip_model.build_model(arch)
             half = set(clip_model.half_param_names(model))
             want = model.state_dict()
+            self.assertEqual(int(sd.pop(export.RANDOM_WEIGHTS_KEY)), 1)
             self.assertEqual(set(sd), set(want))
             for k, v in sd.items():
                 self.assertEqual(tuple(v.shape), tuple(want[k].shape), k)
@@ -370,6 +371,7 @@ class RandomArchTest(unittest.TestCase):
             self.assertAlmostEqual(float(sd["logit_scale"].exp()), 100.0, places=3)
             del model, want, sd
             man = export.export_checkpoint(ckpt, os.path.join(tmp, "out"), name=arch_name if arch_name in NINE else None)
+            self.assertIs(man["random_weights"], True)
             for k in clip_model.ARCH_KEYS:
                 self.assertEqual(man["architecture"][k], arch[k], k)
             m = torch.jit.load(os.path.join(tmp, "out", "model.pt"), map_location="cpu")
@@ -394,6 +396,17 @@ class RandomArchTest(unittest.TestCase):
                 with self.subTest(arch=name):
                     self.check_arch(name)
 
+    def test_plain_state_dict_not_random(self):
+        # a checkpoint without the mark (a real one) exports random_weights false
+        with tempfile.TemporaryDirectory() as tmp:
+            ckpt = os.path.join(tmp, "ckpt.pt")
+            random_checkpoint.write_checkpoint("tiny-vit", ckpt, "state_dict", seed=7)
+            sd = torch.load(ckpt, map_location="cpu")
+            del sd[export.RANDOM_WEIGHTS_KEY]
+            torch.save(sd, ckpt)
+            man = export.export_checkpoint(ckpt, os.path.join(tmp, "out"))
+            self.assertIs(man["random_weights"], False)
+
     def test_jit_format_roundtrip(self):
         # the traced release-style archive exports to the same computation
         for name in ("tiny-vit", "tiny-rn"):
@@ -410,7 +423,8 @@ class RandomArchTest(unittest.TestCase):
                 self.assertEqual(sd["visual.conv1.weight"].dtype, torch.float16)
                 for meth in ("forward", "encode_image", "encode_text"):
                     self.assertTrue(hasattr(archive, meth))
-                export.export_checkpoint(ckpt, os.path.join(tmp, "out"))
+                man = export.export_checkpoint(ckpt, os.path.join(tmp, "out"))
+                self.assertIs(man["random_weights"], True)
                 m = torch.jit.load(os.path.join(tmp, "out", "model.pt"))
                 ref = random_checkpoint.random_model(arch, 11)
                 images, tokens = random_checkpoint.example_inputs(arch, batch=2, seed=4)

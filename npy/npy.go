@@ -20,10 +20,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/goclip/goclip/internal/half"
 )
 
 // Array is a decoded .npy array.
@@ -48,7 +51,7 @@ func (a *Array) Float32() ([]float32, error) {
 	case []uint16:
 		out := make([]float32, len(d))
 		for i, h := range d {
-			out[i] = HalfToFloat32(h)
+			out[i] = half.ToFloat32(h)
 		}
 		return out, nil
 	case []int32:
@@ -122,51 +125,73 @@ func ReadFile(path string) (*Array, error) {
 	return a, nil
 }
 
-// Read decodes one .npy array from r.
-func Read(r io.Reader) (*Array, error) {
+// Header describes a .npy array without its data.
+type Header struct {
+	DType  string // numpy descr: "<f4", "<f2", "<i4", "<i8" or "|u1"
+	Shape  []int
+	Offset int64 // bytes before the data (magic, version, header)
+}
+
+// ReadHeader reads the header of a .npy stream and leaves r at the start
+// of the data, which is Offset bytes into the stream. Fortran order and
+// dtypes this package cannot read are refused.
+func ReadHeader(r io.Reader) (Header, error) {
 	pre := make([]byte, 8)
 	if _, err := io.ReadFull(r, pre); err != nil {
-		return nil, fmt.Errorf("%w: short header: %v", ErrFormat, err)
+		return Header{}, fmt.Errorf("%w: short header: %v", ErrFormat, err)
 	}
 	if !bytes.Equal(pre[:6], magic) {
-		return nil, fmt.Errorf("%w: not a .npy file (bad magic)", ErrFormat)
+		return Header{}, fmt.Errorf("%w: not a .npy file (bad magic)", ErrFormat)
 	}
 	var hlen int
+	off := int64(8)
 	switch pre[6] {
 	case 1:
 		b := make([]byte, 2)
 		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+			return Header{}, fmt.Errorf("%w: %v", ErrFormat, err)
 		}
 		hlen = int(binary.LittleEndian.Uint16(b))
+		off += 2
 	case 2, 3:
 		b := make([]byte, 4)
 		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+			return Header{}, fmt.Errorf("%w: %v", ErrFormat, err)
 		}
 		hlen = int(binary.LittleEndian.Uint32(b))
+		off += 4
 	default:
-		return nil, fmt.Errorf("%w: unsupported version %d.%d", ErrFormat, pre[6], pre[7])
+		return Header{}, fmt.Errorf("%w: unsupported version %d.%d", ErrFormat, pre[6], pre[7])
 	}
 	if hlen > 1<<20 {
-		return nil, fmt.Errorf("%w: header too large", ErrFormat)
+		return Header{}, fmt.Errorf("%w: header too large", ErrFormat)
 	}
 	hdr := make([]byte, hlen)
 	if _, err := io.ReadFull(r, hdr); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+		return Header{}, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
 	descr, fortran, shape, err := parseHeader(string(hdr))
 	if err != nil {
-		return nil, err
+		return Header{}, err
 	}
 	if fortran {
-		return nil, fmt.Errorf("%w: Fortran order is not supported", ErrFormat)
+		return Header{}, fmt.Errorf("%w: Fortran order is not supported", ErrFormat)
 	}
+	if _, ok := elemSize(descr); !ok {
+		return Header{}, fmt.Errorf("%w: unsupported dtype %q", ErrFormat, descr)
+	}
+	return Header{DType: descr, Shape: shape, Offset: off + int64(hlen)}, nil
+}
+
+// Read decodes one .npy array from r.
+func Read(r io.Reader) (*Array, error) {
+	h, err := ReadHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	descr, shape := h.DType, h.Shape
 	n := numElements(shape)
-	size, ok := elemSize(descr)
-	if !ok {
-		return nil, fmt.Errorf("%w: unsupported dtype %q", ErrFormat, descr)
-	}
+	size, _ := elemSize(descr)
 	if n < 0 || (size > 0 && n > math.MaxInt/size) {
 		return nil, fmt.Errorf("%w: shape %v too large", ErrFormat, shape)
 	}
@@ -288,10 +313,11 @@ func parseHeader(h string) (descr string, fortran bool, shape []int, err error) 
 }
 
 // WriteFile writes data with the given shape as a version 1.0 .npy file,
-// creating it atomically (a temporary file renamed into place).
+// creating it atomically (a temporary file renamed into place) with the
+// mode os.Create gives (0666 less the umask).
 func WriteFile(path string, shape []int, data any) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	f, err := CreateTemp(dir, "."+filepath.Base(path)+".tmp")
 	if err != nil {
 		return err
 	}
@@ -336,6 +362,16 @@ func Write(w io.Writer, shape []int, data any) error {
 	if want := numElements(shape); want != n {
 		return fmt.Errorf("npy: shape %v needs %d elements, data has %d", shape, want, n)
 	}
+	if err := WriteHeader(w, descr, shape); err != nil {
+		return err
+	}
+	return writeData(w, data)
+}
+
+// WriteHeader writes the header of a version 1.0 .npy stream for an array
+// of the given dtype ("<f4", ...) and shape; the data, n elements in C
+// order and little-endian, must follow.
+func WriteHeader(w io.Writer, dtype string, shape []int) error {
 	dims := make([]string, len(shape))
 	for i, d := range shape {
 		dims[i] = strconv.Itoa(d)
@@ -344,7 +380,7 @@ func Write(w io.Writer, shape []int, data any) error {
 	if len(shape) == 1 {
 		st += ","
 	}
-	hdr := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, st)
+	hdr := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", dtype, st)
 	total := len(magic) + 4 + len(hdr) + 1
 	pad := (64 - total%64) % 64
 	hdr += strings.Repeat(" ", pad) + "\n"
@@ -353,10 +389,8 @@ func Write(w io.Writer, shape []int, data any) error {
 	buf = append(buf, 1, 0)
 	buf = binary.LittleEndian.AppendUint16(buf, uint16(len(hdr)))
 	buf = append(buf, hdr...)
-	if _, err := w.Write(buf); err != nil {
-		return err
-	}
-	return writeData(w, data)
+	_, err := w.Write(buf)
+	return err
 }
 
 func writeData(w io.Writer, data any) error {
@@ -411,63 +445,17 @@ func writeData(w io.Writer, data any) error {
 	return flush()
 }
 
-// HalfToFloat32 converts IEEE 754 half-precision bits to float32 exactly.
-func HalfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0 && mant == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal
-		e := uint32(127 - 15 + 1)
-		for mant&0x400 == 0 {
-			mant <<= 1
-			e--
+// CreateTemp creates a new file named prefix plus a random suffix in dir,
+// like os.CreateTemp but with the mode os.Create gives (0666 less the
+// umask) instead of 0600, so that a file renamed into place gets the same
+// permissions as any other output.
+func CreateTemp(dir, prefix string) (*os.File, error) {
+	for try := 0; ; try++ {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 36))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, os.ErrExist) && try < 100 {
+			continue
 		}
-		mant &= 0x3ff
-		return math.Float32frombits(sign | e<<23 | mant<<13)
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0xff<<23 | mant<<13)
+		return f, err
 	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
-}
-
-// Float32ToHalf converts a float32 to IEEE 754 half-precision bits, rounding
-// to nearest even, as torch's .half() does.
-func Float32ToHalf(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int32(b>>23) & 0xff
-	mant := b & 0x7fffff
-	if exp == 0xff { // inf or nan
-		if mant != 0 {
-			return sign | 0x7e00
-		}
-		return sign | 0x7c00
-	}
-	e := exp - 127 + 15
-	if e >= 0x1f {
-		return sign | 0x7c00
-	}
-	if e <= 0 {
-		if e < -10 {
-			return sign
-		}
-		mant |= 0x800000
-		shift := uint32(14 - e)
-		half := uint32(1) << (shift - 1)
-		rest := mant & ((1 << shift) - 1)
-		v := mant >> shift
-		if rest > half || (rest == half && v&1 == 1) {
-			v++
-		}
-		return sign | uint16(v)
-	}
-	v := uint32(e)<<10 | mant>>13
-	rest := mant & 0x1fff
-	if rest > 0x1000 || (rest == 0x1000 && v&1 == 1) {
-		v++ // may carry into the exponent, which is correct (up to inf)
-	}
-	return sign | uint16(v)
 }

@@ -2,11 +2,11 @@ package preprocess
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"image"
 	"image/color"
 	"io"
-	"os"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -70,9 +70,10 @@ func Decode(data []byte, maxPixels int64) (im *Image, err error) {
 	return nil, unsupportedf("cannot identify image file")
 }
 
-// DecodeFile reads and decodes the image file at path (see Decode).
+// DecodeFile reads (see ReadFile: regular files only) and decodes the image
+// file at path (see Decode).
 func DecodeFile(path string, maxPixels int64) (*Image, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(context.Background(), path)
 	if err != nil {
 		return nil, err
 	}

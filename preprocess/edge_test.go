@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/goclip/goclip/internal/half"
 	"github.com/goclip/goclip/internal/testutil"
 	"github.com/goclip/goclip/npy"
 )
@@ -233,49 +234,15 @@ func TestBadSizeAndBuffers(t *testing.T) {
 	}
 }
 
-func TestFloat32ToFloat16(t *testing.T) {
-	cases := []struct {
-		f    float32
-		want uint16
-	}{
-		{0, 0x0000},
-		{float32(math.Copysign(0, -1)), 0x8000},
-		{1, 0x3c00},
-		{-2, 0xc000},
-		{0.1, 0x2e66},
-		{65504, 0x7bff},
-		{65519.996, 0x7bff},
-		{65520, 0x7c00}, // rounds to infinity
-		{1e10, 0x7c00},
-		{float32(math.Inf(-1)), 0xfc00},
-		{6.1035156e-05, 0x0400}, // smallest normal
-		{5.9604645e-08, 0x0001}, // smallest subnormal 2^-24
-		{2.9802322e-08, 0x0000}, // 2^-25: tie, rounds to even 0
-		{8.940697e-08, 0x0002},  // 1.5 * 2^-24: tie, rounds to even 2
-		{1.0009766, 0x3c01},     // 1 + 2^-10
-		{1.0004883, 0x3c00},     // 1 + 2^-11: tie, to even
-		{1.0014648, 0x3c02},     // 1 + 3*2^-11: tie, to even (up)
-		{-1.2813176, 0xbd20},
-	}
-	for _, c := range cases {
-		if got := Float32ToFloat16(c.f); got != c.want {
-			t.Errorf("Float32ToFloat16(%g) = %#04x, want %#04x", c.f, got, c.want)
-		}
-	}
-	if got := Float32ToFloat16(float32(math.NaN())); got&0x7c00 != 0x7c00 || got&0x3ff == 0 {
-		t.Errorf("NaN -> %#04x", got)
-	}
-	// Cross-check every value of the normalisation table against the npy
-	// package's independent conversion, and the round trip.
+// TestNormalizeLUTHalf checks that every value of the normalisation table
+// survives the float16 round trip the F16 batches rely on.
+func TestNormalizeLUTHalf(t *testing.T) {
 	lut := NormalizeLUT()
 	for c := 0; c < 3; c++ {
 		for v := 0; v < 256; v++ {
-			h := Float32ToFloat16(lut[c][v])
-			if h != npy.Float32ToHalf(lut[c][v]) {
-				t.Fatalf("lut[%d][%d]=%v: %#04x vs npy %#04x", c, v, lut[c][v], h, npy.Float32ToHalf(lut[c][v]))
-			}
-			if back := Float16ToFloat32(h); Float32ToFloat16(back) != h {
-				t.Fatalf("round trip of %#04x", h)
+			h := half.FromFloat32(lut[c][v])
+			if back := half.ToFloat32(h); half.FromFloat32(back) != h {
+				t.Fatalf("lut[%d][%d]=%v: round trip of %#04x", c, v, lut[c][v], h)
 			}
 		}
 	}
@@ -305,8 +272,8 @@ func TestBatch(t *testing.T) {
 	if len(errs) != len(paths) {
 		t.Fatalf("%d results for %d paths", len(errs), len(paths))
 	}
-	half := make([]uint16, len(paths)*per)
-	errs16 := p.BatchFilesF16(context.Background(), paths, half)
+	half16 := make([]uint16, len(paths)*per)
+	errs16 := p.BatchFilesF16(context.Background(), paths, half16)
 	u8 := make([]uint8, len(paths)*per)
 	errsU8 := p.BatchFilesU8(context.Background(), paths, u8)
 	for i, path := range paths {
@@ -337,7 +304,7 @@ func TestBatch(t *testing.T) {
 			if math.Float32bits(slot[j]) != math.Float32bits(v) {
 				t.Fatalf("%s: batch value %d differs", path, j)
 			}
-			if half[i*per+j] != Float32ToFloat16(v) {
+			if half16[i*per+j] != half.FromFloat32(v) {
 				t.Fatalf("%s: f16 value %d differs", path, j)
 			}
 		}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/goclip/goclip/npy"
+	"github.com/goclip/goclip/internal/half"
 )
 
 // CLIP's normalisation constants (clip.clip._transform).
@@ -58,7 +58,7 @@ func normalizeInto16(rgb []uint8, n int, dst []uint16) {
 	var h [3][256]uint16
 	for c := 0; c < 3; c++ {
 		for v := 0; v < 256; v++ {
-			h[c][v] = Float32ToFloat16(lut[c][v])
+			h[c][v] = half.FromFloat32(lut[c][v])
 		}
 	}
 	plane := n * n
@@ -71,14 +71,6 @@ func normalizeInto16(rgb []uint8, n int, dst []uint16) {
 		b[i] = h[2][p[2]]
 	}
 }
-
-// Float32ToFloat16 converts f to IEEE 754 binary16 bits, rounding to
-// nearest with ties to even, as torch's .half() does (npy.Float32ToHalf).
-func Float32ToFloat16(f float32) uint16 { return npy.Float32ToHalf(f) }
-
-// Float16ToFloat32 converts IEEE 754 binary16 bits to float32 exactly
-// (npy.HalfToFloat32).
-func Float16ToFloat32(h uint16) float32 { return npy.HalfToFloat32(h) }
 
 // Normalize turns one n×n×3 RGB image (the U8 functions' output) into the
 // [3,n,n] float32 tensor of torchvision's ToTensor + Normalize, bit for bit.

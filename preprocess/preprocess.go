@@ -26,7 +26,10 @@
 // JPEGs are streamed: libjpeg decodes only the columns the crop needs, rows
 // are resampled as they arrive, rows outside the crop are skipped (still
 // entropy-decoded, so truncated or corrupt files fail exactly as in Pillow),
-// and a 4000×3000 photo needs a few MB instead of the decoded 36 MB.
+// and a 4000×3000 baseline JPEG grows the resident set by about 4.5 MB
+// (2.7 MB in grey) instead of the decoded 36 MB. Progressive JPEGs are the
+// exception: libjpeg keeps every DCT coefficient of the image until the
+// last scan, about 40 MB for the same photo.
 //
 // Known differences from Pillow: formats other than JPEG, PNG, GIF, BMP,
 // TIFF and WebP are not supported (ErrUnsupportedFormat); variants that
@@ -135,9 +138,9 @@ func (p *Preprocessor) U8Bytes(data []byte) ([]uint8, error) {
 	return out, nil
 }
 
-// U8File is U8Bytes for the file at path.
+// U8File is U8Bytes for the regular file at path (see ReadFile).
 func (p *Preprocessor) U8File(path string) ([]uint8, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(context.Background(), path)
 	if err != nil {
 		return nil, err
 	}
@@ -179,9 +182,9 @@ func (p *Preprocessor) BytesInto(data []byte, dst []float32) error {
 	return nil
 }
 
-// File preprocesses the image file at path (see Bytes).
+// File preprocesses the regular file at path (see Bytes and ReadFile).
 func (p *Preprocessor) File(path string) ([]float32, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(context.Background(), path)
 	if err != nil {
 		return nil, err
 	}
@@ -339,14 +342,6 @@ func (p *Preprocessor) runBatch(ctx context.Context, n int, load func(int) ([]by
 	return errs
 }
 
-func readFileErr(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
 func wrapPaths(paths []string, errs []error) []error {
 	for i, err := range errs {
 		if err != nil {
@@ -363,24 +358,26 @@ func wrapPaths(paths []string, errs []error) []error {
 // contiguous [N,3,n,n] float32 buffer (len(dst) >= N*3*n*n). The result
 // has one entry per path: nil on success, else the error, in which case
 // that image's slot is zero-filled; one bad file never fails the others.
-// When ctx is cancelled, images not yet started fail with ctx.Err().
+// Only regular files are read (see ReadFile): a FIFO, socket, device or
+// directory fails with ErrNotRegular. When ctx is cancelled, images not yet
+// started, and files still being read, fail with ctx.Err().
 func (p *Preprocessor) BatchFiles(ctx context.Context, paths []string, dst []float32) []error {
-	errs := p.runBatch(ctx, len(paths), func(i int) ([]byte, error) { return readFileErr(paths[i]) }, batchF32, dst, nil, nil)
+	errs := p.runBatch(ctx, len(paths), func(i int) ([]byte, error) { return ReadFile(ctx, paths[i]) }, batchF32, dst, nil, nil)
 	return wrapPaths(paths, errs)
 }
 
 // BatchFilesF16 is BatchFiles producing IEEE half-precision bits (for a
 // CUDA float16 model): each value is the float32 result rounded to nearest
-// even by Float32ToFloat16.
+// even, as torch's .half() does.
 func (p *Preprocessor) BatchFilesF16(ctx context.Context, paths []string, dst []uint16) []error {
-	errs := p.runBatch(ctx, len(paths), func(i int) ([]byte, error) { return readFileErr(paths[i]) }, batchF16, nil, dst, nil)
+	errs := p.runBatch(ctx, len(paths), func(i int) ([]byte, error) { return ReadFile(ctx, paths[i]) }, batchF16, nil, dst, nil)
 	return wrapPaths(paths, errs)
 }
 
 // BatchFilesU8 is BatchFiles producing the resized, cropped RGB bytes:
 // a contiguous [N,n,n,3] uint8 buffer.
 func (p *Preprocessor) BatchFilesU8(ctx context.Context, paths []string, dst []uint8) []error {
-	errs := p.runBatch(ctx, len(paths), func(i int) ([]byte, error) { return readFileErr(paths[i]) }, batchU8, nil, nil, dst)
+	errs := p.runBatch(ctx, len(paths), func(i int) ([]byte, error) { return ReadFile(ctx, paths[i]) }, batchU8, nil, nil, dst)
 	return wrapPaths(paths, errs)
 }
 

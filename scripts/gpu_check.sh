@@ -48,7 +48,9 @@ if ! { cmake -S . -B build/cuda -DTorch_DIR="$TD" -DCMAKE_INSTALL_PREFIX="$root/
        cmake --build build/cuda -j 12 && cmake --install build/cuda; } >"$OUT/shim-build.log" 2>&1; then
   log "SHIM BUILD FAILED"; tail -40 "$OUT/shim-build.log"; exit 1
 fi
-export LD_LIBRARY_PATH="$root/build/cuda-install/lib:$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The Go binaries open the shim at run time: this one, built for CUDA.
+export GOCLIP_LIB="$root/build/cuda-install/lib/libgoclip.so"
+export LD_LIBRARY_PATH="$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export GOCLIP_SHARED="$D/shared" GOCLIP_PYTHON="$PY" CLIP_VOCAB="$D/shared/clip/bpe_simple_vocab_16e6.txt.gz"
 "$D/clip" doctor | tee -a "$OUT/summary.txt"
 

@@ -2,11 +2,16 @@
 # Sets up goclip on a Debian/Ubuntu machine. Idempotent: run it again at will.
 #
 #  1. installs what is missing from Debian (libtorch, Python torch, CMake,
-#     pkg-config, a C++ compiler, libjpeg-turbo, OpenBLAS), unless a libtorch
-#     is given through Torch_DIR (then only the build tools are checked);
-#  2. builds the C shim (cgo/) with CMake and installs it, with its
-#     pkg-config file, into $GOCLIP_PREFIX (default: build/install);
-#  3. builds bin/clip;
+#     a C++ compiler, libjpeg-turbo, OpenBLAS), unless a libtorch is given
+#     through Torch_DIR (then only the build tools are checked);
+#  2. builds the C shim (cgo/) with CMake and installs it into
+#     $GOCLIP_PREFIX/lib/libgoclip.so (default prefix: build/install);
+#  3. builds bin/clip and installs it as $GOCLIP_PREFIX/bin/clip. The binary
+#     does not link the shim: it opens it at run time, the first time a
+#     model is needed, from $GOCLIP_LIB, else ../lib beside the binary, else
+#     $GOCLIP_PREFIX/lib (recorded in the binary), else the system library
+#     path. So $GOCLIP_PREFIX/bin/clip and $GOCLIP_PREFIX/lib/libgoclip.so*
+#     can be copied elsewhere together and still run;
 #  4. makes the small demo model models/tiny-vit (random weights of the
 #     official ViT architecture), since the official weights are downloaded
 #     only on demand.
@@ -22,7 +27,7 @@ python=${PYTHON:-/usr/bin/python3}
 log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 
 # --- 1. system packages ----------------------------------------------------
-need=(cmake pkg-config g++ make libjpeg62-turbo-dev zlib1g-dev git)
+need=(cmake g++ make libjpeg62-turbo-dev zlib1g-dev git)
 if [ -z "${Torch_DIR:-}" ]; then
   # Debian's torch; OpenBLAS is the BLAS the reference outputs were made with.
   need+=(libtorch-dev python3-torch python3-numpy libopenblas0-pthread)
@@ -48,15 +53,22 @@ cmake "${cmake_args[@]}" >build-shim.log 2>&1 || { cat build-shim.log >&2; exit 
 cmake --build build/shim -j"$(nproc)" >>build-shim.log 2>&1 || { cat build-shim.log >&2; exit 1; }
 cmake --install build/shim >>build-shim.log 2>&1
 mv build-shim.log build/shim.log
-export PKG_CONFIG_PATH="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+rm -f "$prefix/lib/pkgconfig/goclip.pc"  # left by older versions
+rmdir "$prefix/lib/pkgconfig" 2>/dev/null || true
+# Go programs need no flags to build (the torch package carries the header
+# and opens the shim at run time); this names the shim for those run from
+# the checkout: go test, go run.
 cat >build/env.sh <<ENV
-# Source this file to build Go programs against the goclip shim:  . build/env.sh
-export PKG_CONFIG_PATH="$prefix/lib/pkgconfig\${PKG_CONFIG_PATH:+:\$PKG_CONFIG_PATH}"
+# Source this file to run Go programs and tests of this checkout with the
+# shim built here:  . build/env.sh
+export GOCLIP_LIB="$prefix/lib/libgoclip.so"
 ENV
 
 # --- 3. the command line ------------------------------------------------------
-log "building bin/clip"
-go build -o bin/clip ./cmd/clip
+log "building bin/clip and installing it as $prefix/bin/clip"
+go build -ldflags "-X github.com/goclip/goclip/torch.installLibDir=$prefix/lib" -o bin/clip ./cmd/clip
+mkdir -p "$prefix/bin"
+install -m 0755 bin/clip "$prefix/bin/clip"
 
 # --- 4. the demo model ---------------------------------------------------------
 if [ -z "${Torch_DIR:-}" ] && [ ! -f models/tiny-vit/manifest.json ]; then

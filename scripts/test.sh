@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs goclip's whole test suite: set-up (idempotent), go vet, the Go tests
-# (the torch binding under the race detector), and the Python export tests.
+# (the torch binding, download, tokenizer and preprocess under the race detector), and the Python export tests.
 #
 # GOCLIP_SLOW=1 adds the slow suite (all nine full-size architectures).
 set -euo pipefail
@@ -23,11 +23,28 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 
+echo "== without cgo: the pure-Go packages, and torch as a stub"
+CGO_ENABLED=0 go vet ./tokenizer ./npy ./download ./torch
+CGO_ENABLED=0 go test -count=1 -short ./tokenizer ./npy ./download ./torch
+
+echo "== the installed bin/clip and shim, moved together, run without help"
+moved=$(mktemp -d)
+trap 'rm -rf "$moved"' EXIT
+prefix=$(dirname "$(dirname "$GOCLIP_LIB")")
+mkdir -p "$moved/bin" "$moved/lib"
+cp "$prefix/bin/clip" "$moved/bin/clip"
+cp -L "$GOCLIP_LIB" "$moved/lib/libgoclip.so"
+shim=$(cd "$moved" && env -u GOCLIP_LIB bin/clip doctor --json | "$python" -c 'import json,sys; print(json.load(sys.stdin)["shim_path"])')
+if [ "$shim" != "$moved/lib/libgoclip.so" ]; then
+  echo "moved clip opened '$shim', not $moved/lib/libgoclip.so" >&2
+  exit 1
+fi
+
 echo "== go test"
 go test -count=1 -timeout 45m ./...
-echo "== go test -race (torch, download, tokenizer, clip pipeline)"
-go test -count=1 -race -short -timeout 20m ./torch ./download ./tokenizer
-go test -count=1 -race -timeout 20m -run "TestEmbedDir|TestClassifierModel|TestBadInputs" ./clip
+echo "== go test -race (torch, download, tokenizer, preprocess, clip pipeline)"
+go test -count=1 -race -short -timeout 20m ./torch ./download ./tokenizer ./preprocess
+go test -count=1 -race -timeout 20m -run "TestEmbedDir|TestClassifierModel|TestClassifierCache|TestContextCancel|TestBadInputs" ./clip
 
 echo "== python export tests"
 "$python" -m unittest discover -s export -p 'test_*.py'

@@ -316,7 +316,7 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) error {
 			"id": m.name, "object": "model", "created": 0, "owned_by": "openai",
 			"embed_dim": m.info.EmbedDim, "image_resolution": m.info.ImageResolution,
 			"context_length": m.info.ContextLength, "artifact_sha256": m.sha,
-			"device": m.info.Device, "precision": string(m.info.Precision),
+			"device": m.info.Device.String(), "precision": string(m.info.Precision),
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
@@ -342,7 +342,7 @@ func (s *Server) handleIndexImage(w http.ResponseWriter, r *http.Request) error 
 	if ix == nil || err != nil || row < 0 || row >= len(ix.Files) {
 		return &apiError{status: http.StatusNotFound, Type: "invalid_request_error", Param: "row", Code: "not_found", Message: "no such index row"}
 	}
-	http.ServeFile(w, r, ix.Files[row])
+	http.ServeFile(w, r, ix.Paths[row])
 	return nil
 }
 

@@ -19,7 +19,8 @@ import (
 type Index struct {
 	Model    string      // the served model name the features belong to
 	Features clip.Matrix // [N, D]
-	Files    []string    // file of each row
+	Files    []string    // file of each row, as the index names it
+	Paths    []string    // where each row's file is on this machine
 }
 
 // LoadIndex reads an embed --images-dir output (path.npy and its .jsonl
@@ -33,7 +34,7 @@ func LoadIndex(path, model string) (*Index, error) {
 	if !ok || len(arr.Shape) != 2 {
 		return nil, fmt.Errorf("serve: %s: want float32 [N,D] features, got %s %v", path, arr.DType, arr.Shape)
 	}
-	ix := &Index{Model: model, Features: clip.Matrix{Rows: arr.Shape[0], Cols: arr.Shape[1], Data: data}, Files: make([]string, arr.Shape[0])}
+	ix := &Index{Model: model, Features: clip.Matrix{Rows: arr.Shape[0], Cols: arr.Shape[1], Data: data}, Files: make([]string, arr.Shape[0]), Paths: make([]string, arr.Shape[0])}
 	jl := strings.TrimSuffix(path, ".npy") + ".jsonl"
 	f, err := os.Open(jl)
 	if err != nil {
@@ -49,6 +50,7 @@ func LoadIndex(path, model string) (*Index, error) {
 			return nil, fmt.Errorf("serve: %s line %d: not an index entry for %d rows", jl, n+1, len(ix.Files))
 		}
 		ix.Files[e.Row] = e.File
+		ix.Paths[e.Row] = e.Path()
 		n++
 	}
 	if err := sc.Err(); err != nil {

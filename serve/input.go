@@ -268,7 +268,7 @@ func (s *Server) encodeItems(ctx context.Context, m *served, items []item) (enco
 		row := it.tokens
 		if !it.isToks {
 			var err error
-			if row, err = m.tokenize(it.text); err != nil {
+			if row, err = m.tokenize(ctx, it.text); err != nil {
 				return encoded{}, badRequest(it.param, "invalid_text", "%s: %v", it.param, err)
 			}
 		} else {

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -50,7 +49,7 @@ func newServed(name string, m *clip.Model, o *Options, met *metrics) (*served, e
 	if info.ImageResolution == 0 || info.EmbedDim == 0 || info.ContextLength == 0 {
 		return nil, fmt.Errorf("serve: model %s has no manifest (resolution, embed dim and context length are needed)", name)
 	}
-	s := &served{name: name, m: m, info: info, u8: strings.HasPrefix(info.Device, "cuda"), classes: newLRU(64)}
+	s := &served{name: name, m: m, info: info, u8: info.Device.IsCUDA(), classes: newLRU(64)}
 	if man, err := clip.ReadManifest(info.Dir); err == nil {
 		s.sha = man.ArtifactSHA256
 	}
@@ -85,7 +84,7 @@ func newServed(name string, m *clip.Model, o *Options, met *metrics) (*served, e
 
 // warm runs one call of each modality (at the fixed batch size when set).
 func (s *served) warm(ctx context.Context) error {
-	tok, err := s.tokenize("warm up")
+	tok, err := s.tokenize(ctx, "warm up")
 	if err != nil {
 		return err
 	}
@@ -132,8 +131,8 @@ func (s *served) withSlot(p pixels) pixels {
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // tokenize turns one text into a token row (clip.tokenize semantics).
-func (s *served) tokenize(text string) ([]int32, error) {
-	rows, err := s.m.Tokenize([]string{text})
+func (s *served) tokenize(ctx context.Context, text string) ([]int32, error) {
+	rows, err := s.m.Tokenize(ctx, []string{text})
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func TestRoutesMatchLibrary(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m := testModel(t, name)
 			_, url := startServer(t, Options{MaxBatchSize: 4}, name)
-			wantText, err := m.EncodeTexts(texts)
+			wantText, err := m.EncodeTexts(ctx, texts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +66,7 @@ func TestRoutesMatchLibrary(t *testing.T) {
 				t.Error("base64 embeddings differ from the float ones")
 			}
 			// token ids: [[int]] and [int]
-			rows, err := m.Tokenize(texts[:2])
+			rows, err := m.Tokenize(ctx, texts[:2])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +90,7 @@ func TestRoutesMatchLibrary(t *testing.T) {
 
 			// classify: clip classify's classifier
 			labels := []string{"a rocket", "a cat", "a transparent square"}
-			c, err := m.NewClassifier(labels, clip.ImageNetTemplates()[:4]...)
+			c, err := m.NewClassifier(ctx, labels, clip.ImageNetTemplates()[:4]...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +121,7 @@ func TestRoutesMatchLibrary(t *testing.T) {
 			}
 
 			// rank: clip rank (text query over images), and an image query over texts
-			q, _ := m.EncodeTexts([]string{"a cat"})
+			q, _ := m.EncodeTexts(ctx, []string{"a cat"})
 			want, _ := clip.Rank(q.Row(0), wantImg)
 			_, out, _ = post(t, url+"/v1/rank", map[string]any{"query": "a cat", "candidates": uris, "modality": "image"})
 			checkRanking(t, out, want)

@@ -30,5 +30,5 @@ func ExampleTokenizer_Tokenize() {
 		log.Fatal(err)
 	}
 	fmt.Println(rows[0][:7])
-	fmt.Println(tok.Decode([]int{320, 1125, 539, 320, 2368}))
+	fmt.Println(tok.Decode([]int32{320, 1125, 539, 320, 2368}))
 }

@@ -43,7 +43,7 @@ func FuzzTokenize(f *testing.F) {
 			t.Fatalf("Tokenize(%+q) = %v: want EOT at %d", text, row, n-1)
 		}
 		for i := 1; i < n-1; i++ {
-			if int(row[i]) != ids[i-1] {
+			if row[i] != ids[i-1] {
 				t.Fatalf("Tokenize(%+q) = %v disagrees with Encode %v", text, row, ids)
 			}
 		}

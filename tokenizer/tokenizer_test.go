@@ -96,37 +96,37 @@ func TestEncodeEdgeCases(t *testing.T) {
 	tok := loadTokenizer(t)
 	tests := []struct {
 		name, text, clean string
-		ids               []int
+		ids               []int32
 	}{
 		{"final sigma", "ΟΔΟΣ ΣΟΦΙΑΣ Σ", "οδος σοφιας σ",
-			[]int{138, 123, 138, 112, 138, 123, 139, 480, 139, 225, 138, 123, 139, 228, 138, 117, 138, 109, 139, 480, 139, 481}},
+			[]int32{138, 123, 138, 112, 138, 123, 139, 480, 139, 225, 138, 123, 139, 228, 138, 117, 138, 109, 139, 480, 139, 481}},
 		{"sigma and case-ignorable", "ΑΣ\u0301Β ΑΣ\u0301 Σ\u0301Α", "ασ\u0301β ας\u0301 σ\u0301α",
-			[]int{138, 109, 139, 481, 136, 479, 138, 366, 138, 109, 139, 480, 136, 479, 139, 481, 136, 479, 138, 365}},
-		{"dotted capital I", "İstanbul İ", "i\u0307stanbul i\u0307", []int{328, 16384, 11231, 328, 16384}},
+			[]int32{138, 109, 139, 481, 136, 479, 138, 366, 138, 109, 139, 480, 136, 479, 139, 481, 136, 479, 138, 365}},
+		{"dotted capital I", "İstanbul İ", "i\u0307stanbul i\u0307", []int32{328, 16384, 11231, 328, 16384}},
 		{"long s is not a literal", "ſtraße <|ſtartoftext|> 'ſ", "ſtraße <|ſtartoftext|> 'ſ",
-			[]int{129, 123, 752, 127, 253, 324, 27, 91, 129, 123, 2002, 6659, 18169, 91, 285, 6, 129, 379}},
-		{"U+0345 matches no class", "x\u0345y \u0345", "x\u0345y \u0345", []int{343, 344}},
+			[]int32{129, 123, 752, 127, 253, 324, 27, 91, 129, 123, 2002, 6659, 18169, 91, 285, 6, 129, 379}},
+		{"U+0345 matches no class", "x\u0345y \u0345", "x\u0345y \u0345", []int32{343, 344}},
 		{"special tokens any case", "a<|ENDOFTEXT|>b <|startoftext|>", "a<|endoftext|>b <|startoftext|>",
-			[]int{320, 49407, 321, 49406}},
+			[]int32{320, 49407, 321, 49406}},
 		{"contractions", "it's 'S 'LL 'RE 'VE 'M 'D 'T", "it's 's 'll 're 've 'm 'd 't",
-			[]int{585, 568, 568, 1342, 982, 1200, 880, 1896, 713}},
+			[]int32{585, 568, 568, 1342, 982, 1200, 880, 1896, 713}},
 		{"html.unescape rules", "&notanentity; &amp &ampx &#0; &#x110000; &#65 &#X41; &#xD800;",
 			"¬anentity; & &x \ufffd \ufffd a a \ufffd",
-			[]int{126, 361, 514, 28455, 282, 261, 261, 343, 39802, 39802, 320, 320, 39802}},
-		{"entities twice", "&lt;b&gt; &AMP;amp; &Aacute &aacute;", "<b> & á á", []int{283, 321, 285, 261, 22229, 22229}},
+			[]int32{126, 361, 514, 28455, 282, 261, 261, 343, 39802, 39802, 320, 320, 39802}},
+		{"entities twice", "&lt;b&gt; &AMP;amp; &Aacute &aacute;", "<b> & á á", []int32{283, 321, 285, 261, 22229, 22229}},
 		{"whitespace", "tab\tnew\nline\fff \u00a0nbsp \u2003em \u3000ideo \u200bzwsp", "tab new line ff nbsp em ideo \u200bzwsp",
-			[]int{14724, 686, 1148, 1304, 6459, 4393, 2270, 1909, 334, 9844, 89, 86, 4393}},
-		{"full width", "ＡＢＣ１２３", "abc123", []int{5334, 272, 273, 274}},
+			[]int32{14724, 686, 1148, 1304, 6459, 4393, 2270, 1909, 334, 9844, 89, 86, 4393}},
+		{"full width", "ＡＢＣ１２３", "abc123", []int32{5334, 272, 273, 274}},
 		{"NFC and reordering", "e\u0301\u0323 a\u0323\u0301 \u1100\u1161\u11a8", "ẹ\u0301 ạ\u0301 각",
-			[]int{157, 118, 373, 136, 479, 157, 118, 350, 136, 479, 21122, 479}},
+			[]int32{157, 118, 373, 136, 479, 157, 118, 350, 136, 479, 21122, 479}},
 		{"numbers", "12345 ½ ² ⅷ ① ٣", "12345 ½ ² ⅷ ① ٣",
-			[]int{272, 273, 274, 275, 276, 33613, 41175, 158, 227, 371, 158, 239, 510, 149, 352}},
-		{"compatibility letters", "Kelvin \u212a Ohm \u2126 Å", "kelvin k ohm ω å", []int{32859, 330, 5648, 332, 38065, 127, 354}},
+			[]int32{272, 273, 274, 275, 276, 33613, 41175, 158, 227, 371, 158, 239, 510, 149, 352}},
+		{"compatibility letters", "Kelvin \u212a Ohm \u2126 Å", "kelvin k ohm ω å", []int32{32859, 330, 5648, 332, 38065, 127, 354}},
 		{"emoji", "😀😀 👩\u200d👩\u200d👧 🇺🇸 #\ufe0f\u20e3", "😀😀 👩\u200d👩\u200d👧 🇺🇸 #\ufe0f\u20e3",
-			[]int{34503, 26304, 26304, 964, 356, 5688, 2, 4603}},
-		{"empty", "", "", []int{}},
-		{"blank", "   ", "", []int{}},
-		{"controls only", "\x00\x01\x7f", "", []int{}},
+			[]int32{34503, 26304, 26304, 964, 356, 5688, 2, 4603}},
+		{"empty", "", "", []int32{}},
+		{"blank", "   ", "", []int32{}},
+		{"controls only", "\x00\x01\x7f", "", []int32{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,15 +215,15 @@ func TestDecode(t *testing.T) {
 	// "😀" is [34503] (bytes f0 9f 98 80 + "</w>").
 	tests := []struct {
 		name string
-		ids  []int
+		ids  []int32
 		want string
 		bad  bool
 	}{
-		{"words", []int{320, 1125, 539, 320, 2368}, "a photo of a cat ", false},
-		{"special", []int{SOT, 320, EOT}, "<|startoftext|>a <|endoftext|>", false},
-		{"unknown ids skipped", []int{-1, 320, VocabSize, 1 << 40}, "a ", true},
+		{"words", []int32{320, 1125, 539, 320, 2368}, "a photo of a cat ", false},
+		{"special", []int32{SOT, 320, EOT}, "<|startoftext|>a <|endoftext|>", false},
+		{"unknown ids skipped", []int32{-1, 320, VocabSize, 1 << 30}, "a ", true},
 		{"empty", nil, "", false},
-		{"cut emoji", []int{172}, "\ufffd", false}, // byte f0 alone
+		{"cut emoji", []int32{172}, "\ufffd", false}, // byte f0 alone
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -247,12 +247,12 @@ func TestInvalidUTF8Input(t *testing.T) {
 	// would make them; the ids are the official encoding of that text.
 	tests := []struct {
 		in   string
-		want []int
+		want []int32
 	}{
-		{"\xff", []int{39802}},
-		{"\xe2\x82", []int{39802}},
-		{"a\xc0\xafb", []int{320, 47356, 39802, 321}},
-		{"x\xe2\x82 y\xff", []int{343, 39802, 344, 39802}},
+		{"\xff", []int32{39802}},
+		{"\xe2\x82", []int32{39802}},
+		{"a\xc0\xafb", []int32{320, 47356, 39802, 321}},
+		{"x\xe2\x82 y\xff", []int32{343, 39802, 344, 39802}},
 	}
 	for _, tc := range tests {
 		if got := tok.Encode(tc.in); !slices.Equal(got, tc.want) {

@@ -1,9 +1,8 @@
 package torch
 
 /*
-#cgo pkg-config: goclip
 #include <stdlib.h>
-#include "goclip.h"
+#include "shim.h"
 */
 import "C"
 
@@ -49,43 +48,24 @@ func (m *Module) cname(method string) (c *C.char, temp bool) {
 	return c, false
 }
 
-// LoadOption configures Load.
-type LoadOption func(*loadConfig)
-
-type loadConfig struct {
-	device   Device
-	threads  int
-	optimize bool
-}
-
-// WithDevice loads the module onto d (default: the CPU).
-func WithDevice(d Device) LoadOption { return func(c *loadConfig) { c.device = d } }
-
-// WithThreads sets libtorch's intra-op thread count for this module's runs:
-// each run applies it on its calling OS thread when that thread's count
-// differs (libtorch's setting is per thread), and sets OpenBLAS's
-// process-wide pool to the same size when libtorch uses OpenBLAS (else
-// concurrent callers oversubscribe the cores). 0 leaves both as they are.
-func WithThreads(n int) LoadOption { return func(c *loadConfig) { c.threads = n } }
-
-// WithOptimize turns TorchScript's graph optimizer (operator fusion) on for
-// this module's runs. It is off by default because fused kernels change
-// floating-point results; turn it on for speed when bit-exact agreement
-// with eager PyTorch does not matter.
-func WithOptimize(on bool) LoadOption { return func(c *loadConfig) { c.optimize = on } }
-
 // errString turns a shim error (NULL for success) into a Go error and frees it.
 func errString(op, target string, e *C.char) error {
 	if e == nil {
 		return nil
 	}
 	msg := C.GoString(e)
-	C.gc_free(unsafe.Pointer(e))
+	C.dl_gc_free(unsafe.Pointer(e))
 	return &Error{Op: op, Target: target, Msg: msg}
 }
 
 // Load reads a TorchScript file (torch.jit.save output) onto a device.
+//
+// The first Load opens the shim (see Init); its failure is returned as a
+// *LibraryError.
 func Load(path string, opts ...LoadOption) (*Module, error) {
+	if err := Init(); err != nil {
+		return nil, err
+	}
 	cfg := loadConfig{device: Device{Type: CPU}}
 	for _, o := range opts {
 		o(&cfg)
@@ -108,12 +88,12 @@ func Load(path string, opts ...LoadOption) (*Module, error) {
 	cdev := C.CString(cfg.device.String())
 	defer C.free(unsafe.Pointer(cdev))
 	var h C.gc_module
-	if err := errString("load", path, C.gc_module_load(cpath, cdev, &h)); err != nil {
+	if err := errString("load", path, C.dl_gc_module_load(cpath, cdev, &h)); err != nil {
 		return nil, err
 	}
 	if cfg.optimize {
-		if err := errString("load", path, C.gc_module_set_optimize(h, 1)); err != nil {
-			C.gc_module_free(h)
+		if err := errString("load", path, C.dl_gc_module_set_optimize(h, 1)); err != nil {
+			C.dl_gc_module_free(h)
 			return nil, err
 		}
 	}
@@ -141,10 +121,10 @@ func (m *Module) Methods() ([]string, error) {
 	}
 	var names **C.char
 	var n C.int32_t
-	if err := errString("methods", m.path, C.gc_module_methods(m.h, &names, &n)); err != nil {
+	if err := errString("methods", m.path, C.dl_gc_module_methods(m.h, &names, &n)); err != nil {
 		return nil, err
 	}
-	defer C.gc_strings_free(names, n)
+	defer C.dl_gc_strings_free(names, n)
 	out := make([]string, int(n))
 	for i, s := range unsafe.Slice(names, int(n)) {
 		out[i] = C.GoString(s)
@@ -166,12 +146,15 @@ func (m *Module) RunFloat32(method string, inputs ...Tensor) ([]Tensor, error) {
 	return m.run(method, Float32, inputs)
 }
 
-func (m *Module) run(method string, outDType DType, inputs []Tensor) (outs []Tensor, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			outs, err = nil, fmt.Errorf("torch: run %s: internal error: %v", method, r)
-		}
-	}()
+// testHookRun, when set (by tests), is called by each run holding the
+// module's read lock, just before the native call.
+var testHookRun atomic.Pointer[func()]
+
+// testHookClose, when set (by tests), is called by Close before it takes
+// the module's write lock.
+var testHookClose atomic.Pointer[func()]
+
+func (m *Module) run(method string, outDType DType, inputs []Tensor) ([]Tensor, error) {
 	for i, t := range inputs {
 		if err := t.Validate(); err != nil {
 			return nil, fmt.Errorf("torch: run %s: input %d: %w", method, i, err)
@@ -208,9 +191,12 @@ func (m *Module) run(method string, outDType DType, inputs []Tensor) (outs []Ten
 	var cout *C.gc_tensor
 	var nout C.int32_t
 	var e *C.char
+	if h := testHookRun.Load(); h != nil {
+		(*h)()
+	}
 	if len(inputs) <= len(data) {
 		// The data pointers travel as arguments: no pinning needed.
-		e = C.gc_module_run_direct(m.h, cmeth, inPtr, C.int32_t(len(cin)), data[0], data[1], data[2], data[3],
+		e = C.dl_gc_module_run_direct(m.h, cmeth, inPtr, C.int32_t(len(cin)), data[0], data[1], data[2], data[3],
 			C.int32_t(outDType), C.int32_t(m.threads), &cout, &nout)
 	} else {
 		// Go pointers stored in the array must be pinned for the call.
@@ -222,12 +208,12 @@ func (m *Module) run(method string, outDType DType, inputs []Tensor) (outs []Ten
 				cin[i].data = p
 			}
 		}
-		e = C.gc_module_run(m.h, cmeth, inPtr, C.int32_t(len(cin)), C.int32_t(outDType), C.int32_t(m.threads), &cout, &nout)
+		e = C.dl_gc_module_run(m.h, cmeth, inPtr, C.int32_t(len(cin)), C.int32_t(outDType), C.int32_t(m.threads), &cout, &nout)
 	}
 	if err := errString("run", method, e); err != nil {
 		return nil, err
 	}
-	defer C.gc_tensors_free(cout, nout)
+	defer C.dl_gc_tensors_free(cout, nout)
 	res := make([]Tensor, int(nout))
 	for i, o := range unsafe.Slice(cout, int(nout)) {
 		t := Tensor{DType: DType(o.dtype), Shape: make([]int64, int(o.ndim))}
@@ -268,7 +254,7 @@ func (m *Module) To(d Device, dtype DType) error {
 	}
 	cdev := C.CString(d.String())
 	defer C.free(unsafe.Pointer(cdev))
-	if err := errString("to", d.String(), C.gc_module_to(m.h, cdev, C.int32_t(dtype))); err != nil {
+	if err := errString("to", d.String(), C.dl_gc_module_to(m.h, cdev, C.int32_t(dtype))); err != nil {
 		return err
 	}
 	m.device = d
@@ -301,16 +287,19 @@ func (m *Module) CastParams(names []string, dtype DType) error {
 	arr := (**C.char)(C.malloc(C.size_t(len(cs)+1) * C.size_t(unsafe.Sizeof(uintptr(0)))))
 	defer C.free(unsafe.Pointer(arr))
 	copy(unsafe.Slice(arr, len(cs)), cs)
-	return errString("cast", dtype.String(), C.gc_module_cast(m.h, arr, C.int32_t(len(cs)), C.int32_t(dtype)))
+	return errString("cast", dtype.String(), C.dl_gc_module_cast(m.h, arr, C.int32_t(len(cs)), C.int32_t(dtype)))
 }
 
 // Close frees the native module. It is idempotent; every later call on the
 // module returns ErrClosed.
 func (m *Module) Close() error {
+	if h := testHookClose.Load(); h != nil {
+		(*h)()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.h != nil {
-		C.gc_module_free(m.h)
+		C.dl_gc_module_free(m.h)
 		m.h = nil
 		runtime.SetFinalizer(m, nil)
 		m.names.Range(func(k, v any) bool {

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package torch
 
 import (
@@ -5,10 +7,12 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/goclip/goclip/internal/testutil"
@@ -196,6 +200,11 @@ func TestMultipleInputsAndOutputs(t *testing.T) {
 
 // TestMLPReference compares a real forward pass with the output Python's
 // torch computed for the same input when the fixture was generated.
+// TestMLPReference runs the fixture MLP and compares it with Python's torch
+// running the same TorchScript file on the same machine and libtorch: on the
+// CPU the two must be bit-identical. The committed mlp_output.npy was made on
+// another CPU, whose BLAS kernels differ in the last bits, so it is held to a
+// stated bound only (measured here: 2.1e-7 absolute, 3e-7 of the largest value).
 func TestMLPReference(t *testing.T) {
 	m, err := Load(fixture(t, "mlp.pt"), WithDevice(testDevice(t)))
 	if err != nil {
@@ -206,24 +215,53 @@ func TestMLPReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := npy.ReadFile(fixture(t, "mlp_output.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	x, _ := NewTensor(in.Data.([]float32), 5, 64)
 	out, err := m.Run("forward", x)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := out[0].Data.([]float32)
-	tol := 0.0
-	if testDevice(t).IsCUDA() {
-		tol = 1e-3 // TF32 or a different kernel may be chosen on a GPU
-	}
-	for i, w := range want.Data.([]float32) {
-		if d := math.Abs(float64(got[i] - w)); d > tol {
-			t.Fatalf("out[%d] = %v, want %v (|diff| %g > %g)", i, got[i], w, d, tol)
+	maxDiff := func(want []float32) (d, ref float64) {
+		for i, w := range want {
+			d = math.Max(d, math.Abs(float64(got[i]-w)))
+			ref = math.Max(ref, math.Abs(float64(w)))
 		}
+		return d, ref
+	}
+	fixed, err := npy.ReadFile(fixture(t, "mlp_output.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ref := maxDiff(fixed.Data.([]float32))
+	t.Logf("against the committed fixture: max|diff| %.3g (largest value %.3g)", d, ref)
+	if d > 2e-6*ref {
+		t.Errorf("against the committed fixture: max|diff| %g > 2e-6 × %g", d, ref)
+	}
+	if testDevice(t).IsCUDA() {
+		if d > 1e-3 { // TF32 or a different kernel may be chosen on a GPU
+			t.Errorf("CUDA: max|diff| %g > 1e-3", d)
+		}
+		return
+	}
+	// The same file through Python's torch here: identical.
+	py := filepath.Join(t.TempDir(), "py.npy")
+	cmd := exec.Command(testutil.Python(), "-c", `
+import sys, numpy as np, torch
+torch.set_num_threads(1)
+m = torch.jit.load(sys.argv[1])
+x = torch.from_numpy(np.load(sys.argv[2]))
+with torch.no_grad():
+    np.save(sys.argv[3], m(x).numpy())
+`, fixture(t, "mlp.pt"), fixture(t, "mlp_input.npy"), py)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("python reference: %v\n%s", err, b)
+	}
+	same, err := npy.ReadFile(py)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := maxDiff(same.Data.([]float32)); d != 0 {
+		t.Errorf("against Python's torch on this machine: max|diff| %g, want 0", d)
 	}
 }
 
@@ -467,29 +505,123 @@ func TestConcurrent(t *testing.T) {
 	}
 }
 
-// TestCloseWhileRunning closes a module while goroutines use it: each call
-// either succeeds or returns ErrClosed, and nothing crashes.
+// TestCloseWhileRunning calls Close while runs are inside the module
+// (holding it, about to enter libtorch): Close must wait for them, each of
+// them must succeed with the right output, and every run after Close
+// returns ErrClosed. Hooks in run and Close make the overlap certain.
 func TestCloseWhileRunning(t *testing.T) {
 	m, err := Load(fixture(t, "mlp.pt"), WithDevice(testDevice(t)), WithThreads(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	x, _ := NewTensor(make([]float32, 64), 1, 64)
-	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
+	want, err := m.Run("forward", x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers = 8
+	inRun := make(chan struct{}, workers)
+	closing := make(chan struct{})
+	hookRun := func() {
+		inRun <- struct{}{}
+		<-closing
+	}
+	hookClose := func() { close(closing) }
+	testHookRun.Store(&hookRun)
+	testHookClose.Store(&hookClose)
+	defer testHookRun.Store(nil)
+	defer testHookClose.Store(nil)
+
+	var finished atomic.Int32
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
 		go func() {
-			defer wg.Done()
-			for i := 0; i < 200; i++ {
-				if _, err := m.Run("forward", x); err != nil && !errors.Is(err, ErrClosed) {
-					t.Error(err)
-					return
-				}
+			out, err := m.Run("forward", x)
+			if err == nil && !reflect.DeepEqual(out[0].Data, want[0].Data) {
+				err = errors.New("wrong output")
 			}
+			finished.Add(1)
+			errs <- err
 		}()
 	}
-	m.Close()
-	wg.Wait()
+	for w := 0; w < workers; w++ {
+		<-inRun // every worker holds the module, before its native call
+	}
+	testHookRun.Store(nil)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := finished.Load(); n != workers {
+		t.Errorf("Close returned while %d of %d runs were still inside the module", workers-n, workers)
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
+			t.Errorf("run overlapping Close: %v", err)
+		}
+	}
+	if _, err := m.Run("forward", x); !errors.Is(err, ErrClosed) {
+		t.Errorf("run after Close: %v", err)
+	}
+}
+
+// TestRunPanicPropagates: a panic inside Run (a bug in Go code) is not
+// turned into an error that hides it.
+func TestRunPanicPropagates(t *testing.T) {
+	m := loadOps(t)
+	hook := func() { panic("bug in run") }
+	testHookRun.Store(&hook)
+	defer testHookRun.Store(nil)
+	x, _ := NewTensor([]float32{1}, 1)
+	var err error
+	got := func() (r any) {
+		defer func() { r = recover() }()
+		_, err = m.Run("echo", x)
+		return nil
+	}()
+	if got != "bug in run" {
+		t.Errorf("panic = %v (err %v), want it to propagate", got, err)
+	}
+	testHookRun.Store(nil)
+	if _, err := m.Run("echo", x); err != nil {
+		t.Errorf("module unusable after a panic: %v", err)
+	}
+}
+
+// TestOutOfMemory makes the shim's own allocations fail one at a time:
+// every call must then fail with an error, never report success with
+// missing results, and the module must work afterwards.
+func TestOutOfMemory(t *testing.T) {
+	m := loadOps(t)
+	defer testFailAlloc(-1)
+	x, _ := NewTensor([]float32{1, 2, 3}, 3)
+	cases := []struct {
+		name  string
+		after int
+		call  func() error
+	}{
+		{"error message", 0, func() error { _, err := m.Run("no_such_method", x); return err }},
+		{"output list", 0, func() error { _, err := m.Run("pair", x); return err }},
+		{"second output", 2, func() error { _, err := m.Run("pair", x); return err }},
+		{"method list", 0, func() error { _, err := m.Methods(); return err }},
+		{"method name", 1, func() error { _, err := m.Methods(); return err }},
+		{"to, second tensor", 1, func() error { return m.To(Device{}, Float16) }},
+	}
+	for _, c := range cases {
+		testFailAlloc(c.after)
+		err := c.call()
+		testFailAlloc(-1)
+		if err == nil || !strings.Contains(err.Error(), "out of memory") {
+			t.Errorf("%s: err = %v, want out of memory", c.name, err)
+		}
+	}
+	// All or nothing: the failed To changed no dtype.
+	out, err := m.Run("dtypes")
+	if err != nil || !reflect.DeepEqual(out[0].Data, []int64{0, 0}) {
+		t.Errorf("dtypes after a failed To = %v, %v; want [0 0]", out, err)
+	}
+	if out, err := m.Run("pair", x); err != nil || len(out) != 2 {
+		t.Errorf("module broken after out-of-memory errors: %v", err)
+	}
 }
 
 func TestRuntimeFacts(t *testing.T) {

@@ -83,17 +83,17 @@ func runBench(ctx context.Context, e *env, a *parsedArgs) error {
 		call = func() error { _, err := m.EncodeImage(px, b); return err }
 	} else {
 		l := info.ContextLength
-		tok := make([]int64, b*l)
+		tok := make([]int32, b*l)
 		for i := 0; i < b; i++ {
 			n := 5 + rng.IntN(l-6)
 			tok[i*l] = 49406
 			for j := 1; j <= n; j++ {
-				tok[i*l+j] = int64(rng.IntN(49405))
+				tok[i*l+j] = int32(rng.IntN(49405))
 			}
 			tok[i*l+n+1] = 49407
 		}
 		call = func() error { _, err := m.EncodeTokens(tok, b, l); return err }
-		input = "int64"
+		input = "int32"
 	}
 	for i := 0; i < warm; i++ {
 		if err := call(); err != nil {
@@ -112,7 +112,7 @@ func runBench(ctx context.Context, e *env, a *parsedArgs) error {
 	total := time.Since(start).Seconds()
 	sort.Float64s(times)
 	res := benchResult{
-		Model: info.Name, Device: info.Device, Precision: string(info.Precision), What: what, Input: input,
+		Model: info.Name, Device: info.Device.String(), Precision: string(info.Precision), What: what, Input: input,
 		Batch: b, Iters: iters, ItemsPerSec: float64(b*iters) / total,
 		MeanMs: total * 1000 / float64(iters), MedianMs: times[len(times)/2], MinMs: times[0],
 	}

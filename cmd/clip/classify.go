@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/goclip/goclip/clip"
-	"github.com/goclip/goclip/report"
+	"github.com/goclip/goclip/internal/report"
 )
 
 func classifyCmd() *command {
@@ -25,11 +25,12 @@ func classifyCmd() *command {
 		{name: "html", kind: valueArg, usage: "also write an HTML page with thumbnails and probability bars"},
 	}, modelFlags...)
 	return &command{
-		name:    "classify",
-		summary: "zero-shot classification of images over labels (softmax of logit_scale·cosine)",
-		usage:   `classify --model M [--device D] --labels "a,b,c" [--template T]... [--templates imagenet] [--top K] [--json] [--html PAGE] IMAGE...`,
-		flags:   flags,
-		run:     runClassify,
+		name:       "classify",
+		summary:    "zero-shot classification of images over labels (softmax of logit_scale·cosine)",
+		usage:      `classify --model M [--device D] --labels "a,b,c" [--template T]... [--templates imagenet] [--top K] [--json] [--html PAGE] IMAGE...`,
+		flags:      flags,
+		positional: true,
+		run:        runClassify,
 	}
 }
 
@@ -97,7 +98,7 @@ func runClassify(ctx context.Context, e *env, a *parsedArgs) error {
 		return err
 	}
 	defer m.Close()
-	c, err := m.NewClassifier(labels, templates...)
+	c, err := m.NewClassifier(ctx, labels, templates...)
 	if err != nil {
 		return err
 	}
@@ -105,6 +106,8 @@ func runClassify(ctx context.Context, e *env, a *parsedArgs) error {
 	if err != nil {
 		return err
 	}
+	random := m.Info().RandomWeights
+	noteRandom(e, m, a.bools["json"])
 	failed := 0
 	out := bufio.NewWriter(e.stdout)
 	defer out.Flush()
@@ -124,10 +127,11 @@ func runClassify(ctx context.Context, e *env, a *parsedArgs) error {
 		pageResults = append(pageResults, report.Classification{File: f, Labels: labels, Probs: p.Probs})
 		if a.bools["json"] {
 			line, _ := json.Marshal(struct {
-				File   string    `json:"file"`
-				Labels []string  `json:"labels"`
-				Probs  []float32 `json:"probs"`
-			}{f, labels, p.Probs})
+				File          string    `json:"file"`
+				Labels        []string  `json:"labels"`
+				Probs         []float32 `json:"probs"`
+				RandomWeights bool      `json:"random_weights,omitempty"`
+			}{f, labels, p.Probs, random})
 			out.Write(line)
 			out.WriteByte('\n')
 			continue
@@ -144,8 +148,8 @@ func runClassify(ctx context.Context, e *env, a *parsedArgs) error {
 		tw.Flush()
 	}
 	if page := a.str("html", ""); page != "" {
-		if err := writePage(page, func(f *os.File) error {
-			return report.WriteClassifyPage(f, m.Info().Name, pageResults, report.PageOptions{Top: top, BaseDir: filepath.Dir(page)})
+		if err := writePage(e, page, func(f *os.File) error {
+			return report.WriteClassifyPage(f, m.Info().Name, pageResults, pageOptions(m, top, page))
 		}); err != nil {
 			return err
 		}
@@ -157,8 +161,28 @@ func runClassify(ctx context.Context, e *env, a *parsedArgs) error {
 	return nil
 }
 
-// writePage creates path and fills it with write.
-func writePage(path string, write func(*os.File) error) error {
+// randomNote is what every output says about a model with random weights.
+const randomNote = "model %s has random weights (a demo or test model): its labels and scores mean nothing"
+
+// noteRandom says on stderr, for table output, that the model's weights
+// are random (JSON lines carry "random_weights": true instead).
+func noteRandom(e *env, m *clip.Model, jsonOut bool) {
+	if m.Info().RandomWeights && !jsonOut {
+		fmt.Fprintf(e.stderr, "note: "+randomNote+"\n", m.Info().Name)
+	}
+}
+
+// pageOptions are the HTML page options for the model's results.
+func pageOptions(m *clip.Model, top int, page string) report.PageOptions {
+	opt := report.PageOptions{Top: top, BaseDir: filepath.Dir(page)}
+	if m.Info().RandomWeights {
+		opt.Notice = "Note: " + fmt.Sprintf(randomNote, m.Info().Name) + "."
+	}
+	return opt
+}
+
+// writePage creates path, fills it with write and says where it wrote it.
+func writePage(e *env, path string, write func(*os.File) error) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -167,7 +191,11 @@ func writePage(path string, write func(*os.File) error) error {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "wrote %s\n", path)
+	return nil
 }
 
 func rankCmd() *command {
@@ -175,13 +203,15 @@ func rankCmd() *command {
 		{name: "text", kind: valueArg, usage: "the query text"},
 		{name: "json", kind: boolArg, usage: `one JSON object a line: {"rank","file","score"}`},
 		{name: "top", kind: valueArg, usage: "show only the best K (default all)"},
+		{name: "html", kind: valueArg, usage: "also write an HTML page with the ranked images as thumbnails"},
 	}, modelFlags...)
 	return &command{
-		name:    "rank",
-		summary: "rank images by cosine similarity to a text",
-		usage:   `rank --model M --text "query" [--json] [--top K] IMAGE...`,
-		flags:   flags,
-		run:     runRank,
+		name:       "rank",
+		summary:    "rank images by cosine similarity to a text",
+		usage:      `rank --model M --text "query" [--json] [--top K] [--html PAGE.html] IMAGE...`,
+		flags:      flags,
+		positional: true,
+		run:        runRank,
 	}
 }
 
@@ -203,7 +233,7 @@ func runRank(ctx context.Context, e *env, a *parsedArgs) error {
 		return err
 	}
 	defer m.Close()
-	q, err := m.EncodeTexts([]string{query})
+	q, err := m.EncodeTexts(ctx, []string{query})
 	if err != nil {
 		return err
 	}
@@ -223,8 +253,19 @@ func runRank(ctx context.Context, e *env, a *parsedArgs) error {
 		rows.Data = append(rows.Data, feats.Row(i)...)
 		rows.Rows++
 	}
-	if _, err := printRanking(e, a.bools["json"], q.Row(0), rows, good, top); err != nil {
+	noteRandom(e, m, a.bools["json"])
+	hits, err := printRanking(e, a.bools["json"], m.Info().RandomWeights, q.Row(0), rows, good, top)
+	if err != nil {
 		return err
+	}
+	if page := a.str("html", ""); page != "" {
+		if err := writePage(e, page, func(f *os.File) error {
+			opt := pageOptions(m, top, page)
+			opt.Title = "Rank: " + query
+			return report.WriteSearchPage(f, query, m.Info().Name, hits, opt)
+		}); err != nil {
+			return err
+		}
 	}
 	if len(good) < len(files) {
 		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d images could not be read", len(files)-len(good), len(files))}
@@ -233,8 +274,9 @@ func runRank(ctx context.Context, e *env, a *parsedArgs) error {
 }
 
 // printRanking ranks feats by cosine similarity to query, keeps the best top
-// (0: all), prints them (a table, or JSON lines) and returns them as hits.
-func printRanking(e *env, jsonOut bool, query []float32, feats clip.Matrix, names []string, top int) ([]report.SearchHit, error) {
+// (0: all), prints them (a table, or JSON lines, with "random_weights":
+// true when random is) and returns them as hits.
+func printRanking(e *env, jsonOut, random bool, query []float32, feats clip.Matrix, names []string, top int) ([]report.SearchHit, error) {
 	ranked, err := clip.Rank(query, feats)
 	if err != nil {
 		return nil, err
@@ -248,7 +290,11 @@ func printRanking(e *env, jsonOut bool, query []float32, feats clip.Matrix, name
 	for i, r := range ranked {
 		hits[i] = report.SearchHit{Rank: i + 1, File: names[r.Index], Score: r.Score}
 		if jsonOut {
-			line, _ := json.Marshal(map[string]any{"rank": i + 1, "file": names[r.Index], "score": r.Score})
+			obj := map[string]any{"rank": i + 1, "file": names[r.Index], "score": r.Score}
+			if random {
+				obj["random_weights"] = true
+			}
+			line, _ := json.Marshal(obj)
 			out.Write(line)
 			out.WriteByte('\n')
 		} else {

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
+	"runtime"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/internal/pyexport"
 	"github.com/goclip/goclip/npy"
 )
 
@@ -14,13 +17,23 @@ var modelFlags = []flagSpec{
 	{name: "device", kind: valueArg, usage: "auto (default), cpu, cuda or cuda:N"},
 	{name: "precision", kind: valueArg, usage: "auto (default: fp16 on CUDA, fp32 on CPU), fp32 or fp16"},
 	{name: "vocab", kind: valueArg, usage: "BPE vocabulary file (else $CLIP_VOCAB, else the cache, else download)"},
-	{name: "threads", kind: valueArg, usage: "libtorch intra-op threads per call (default libtorch's)"},
+	{name: "threads", kind: valueArg, usage: "libtorch intra-op threads per call (default: the cores this process may use, at most 16)"},
 	{name: "batch-size", kind: valueArg, usage: "images or texts per model call (default 32 on CPU, 256 on CUDA)"},
 	{name: "workers", kind: valueArg, usage: "image preprocessing goroutines (default: all cores)"},
 	{name: "truncate", kind: boolArg, usage: "truncate texts longer than the context instead of failing"},
 	{name: "allow-unverified", kind: boolArg, usage: "load a bare TorchScript file that has no manifest (trusted files only)"},
 	{name: "fast", kind: boolArg, usage: "let TorchScript fuse operators: faster, but CUDA fp16 outputs then differ from the reference (~2e-3)"},
 }
+
+// maxDefaultThreads caps the default thread count: past it, one call's
+// batch no longer gets faster on more cores.
+const maxDefaultThreads = 16
+
+// defaultThreads is the libtorch thread count of a command without
+// --threads: one process runs one call at a time, so it uses the cores it
+// may (GOMAXPROCS, which follows the CPU affinity and cgroup limit), at most
+// maxDefaultThreads.
+func defaultThreads() int { return min(runtime.GOMAXPROCS(0), maxDefaultThreads) }
 
 // loadModel loads the model named by --model with the common flags.
 func loadModel(ctx context.Context, e *env, a *parsedArgs) (*clip.Model, error) {
@@ -52,6 +65,9 @@ func loadModelNamed(ctx context.Context, e *env, a *parsedArgs, name string) (*c
 		if n < 0 {
 			return nil, usagef("--%s must not be negative", f.name)
 		}
+		if f.name == "threads" && a.str("threads", "") == "" {
+			n = defaultThreads()
+		}
 		if n > 0 {
 			opts = append(opts, f.opt(n))
 		}
@@ -82,6 +98,7 @@ func embedCmd() *command {
 		summary: "encode images or texts (or compute logits) with a model; writes .npy",
 		usage:   "embed --model M [--device D] [--precision fp32|fp16] -o OUT.npy (--pixels-npy F | --tokens-npy F | --image FILE... | --text T... | --images-dir DIR) [--logits]",
 		flags:   flags,
+		argHint: "inputs go after --image or --text; quote a text with spaces",
 		run:     runEmbed,
 	}
 }
@@ -90,9 +107,6 @@ func runEmbed(ctx context.Context, e *env, a *parsedArgs) error {
 	out := a.str("o", "")
 	if out == "" {
 		return usagef("-o OUT.npy is required")
-	}
-	if len(a.positional) > 0 {
-		return usagef("unexpected argument %q (inputs go after --image or --text)", a.positional[0])
 	}
 	var imageKinds, textKinds []string
 	for _, k := range []string{"pixels-npy", "image", "images-dir"} {
@@ -134,7 +148,7 @@ func runEmbed(ctx context.Context, e *env, a *parsedArgs) error {
 		}
 	}
 	if haveTxt {
-		if txt, err = textFeatures(m, a); err != nil {
+		if txt, err = textFeatures(ctx, m, a); err != nil {
 			return err
 		}
 	}
@@ -180,18 +194,22 @@ func imageFeatures(ctx context.Context, m *clip.Model, a *parsedArgs) (clip.Matr
 	})
 }
 
-func textFeatures(m *clip.Model, a *parsedArgs) (clip.Matrix, error) {
+func textFeatures(ctx context.Context, m *clip.Model, a *parsedArgs) (clip.Matrix, error) {
 	if texts := a.values["text"]; len(texts) > 0 {
-		return m.EncodeTexts(texts)
+		return m.EncodeTexts(ctx, texts)
 	}
 	path := a.str("tokens-npy", "")
 	arr, err := npy.ReadFile(path)
 	if err != nil {
 		return clip.Matrix{}, &exitError{code: 1, msg: err.Error()}
 	}
-	ids, err := arr.Int64()
+	ids64, err := arr.Int64()
 	if err != nil || len(arr.Shape) != 2 || (arr.DType != "<i4" && arr.DType != "<i8") {
 		return clip.Matrix{}, &exitError{code: 1, msg: fmt.Sprintf("%s: want int32 or int64 [N,L] tokens, got %s %v", path, arr.DType, arr.Shape)}
+	}
+	ids := make([]int32, len(ids64))
+	for i, v := range ids64 {
+		ids[i] = int32(max(-1, min(v, math.MaxInt32))) // out of range stays out of the vocabulary
 	}
 	n, l := arr.Shape[0], arr.Shape[1]
 	return inBatches(n, m.BatchSize(), func(s, e int) (clip.Matrix, error) {
@@ -232,7 +250,7 @@ func exportCmd() *command {
 			if a.str("checkpoint", "") == "" || a.str("out", "") == "" {
 				return usagef("--checkpoint and --out are required")
 			}
-			script, err := clip.ExportScript()
+			script, err := pyexport.Script()
 			if err != nil {
 				return err
 			}

@@ -26,7 +26,11 @@ type command struct {
 	summary string
 	usage   string
 	flags   []flagSpec
-	run     func(ctx context.Context, env *env, a *parsedArgs) error
+	// positional says the command takes arguments besides its flags
+	// (files); the others refuse any.
+	positional bool
+	argHint    string // added to the error for an unexpected argument
+	run        func(ctx context.Context, env *env, a *parsedArgs) error
 }
 
 // env carries the process's streams, so commands are testable.
@@ -89,6 +93,9 @@ func run(ctx context.Context, e *env, args []string) (status int) {
 		printUsage(e.stdout, c)
 		return 0
 	}
+	if err == nil && !c.positional && len(a.positional) > 0 {
+		err = unexpectedArg(c, a.positional[0])
+	}
 	if err == nil {
 		err = c.run(ctx, e, a)
 	}
@@ -97,8 +104,7 @@ func run(ctx context.Context, e *env, args []string) (status int) {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(e.stderr, "clip %s: %v\n\n", c.name, err)
-		printUsage(e.stderr, c)
+		fmt.Fprintf(e.stderr, "clip %s: %v\nRun \"clip help %s\" for usage.\n", c.name, err, c.name)
 		return 2
 	}
 	var ee *exitError
@@ -108,8 +114,17 @@ func run(ctx context.Context, e *env, args []string) (status int) {
 		}
 		return ee.code
 	}
-	fmt.Fprintf(e.stderr, "clip %s: %v\n", c.name, err)
+	// Library errors start with their package's name: one prefix is enough.
+	fmt.Fprintf(e.stderr, "clip %s: %s\n", c.name, strings.TrimPrefix(err.Error(), "clip: "))
 	return 1
+}
+
+// unexpectedArg is the usage error for an argument a command does not take.
+func unexpectedArg(c *command, arg string) error {
+	if c.argHint != "" {
+		return usagef("unexpected argument %q (%s)", arg, c.argHint)
+	}
+	return usagef("unexpected argument %q", arg)
 }
 
 // exitError ends a command with a given status and message.

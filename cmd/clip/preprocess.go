@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/goclip/goclip/npy"
@@ -19,7 +22,8 @@ func preprocessCmd() *command {
 			{name: "u8", kind: boolArg, usage: "write uint8 [len(FILE),N,N,3] after resize, crop and RGB instead"},
 			{name: "max-pixels", kind: valueArg, usage: "decompression-bomb limit in pixels (default Pillow's 89478485; error at twice it; 0 disables)"},
 		},
-		run: runPreprocess,
+		positional: true,
+		run:        runPreprocess,
 	}
 }
 
@@ -49,18 +53,8 @@ func runPreprocess(ctx context.Context, e *env, a *parsedArgs) error {
 	}
 	pre := preprocess.New(size, opts...)
 	if a.bools["u8"] {
-		plane := size * size * 3
-		buf := make([]uint8, len(files)*plane)
-		errs := make([]error, len(files))
-		parallel(len(files), func(i int) {
-			px, err := pre.U8File(files[i])
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			copy(buf[i*plane:], px)
-		})
-		if err := firstFileError(files, errs); err != nil {
+		buf := make([]uint8, len(files)*size*size*3)
+		if err := firstFileError(files, pre.BatchFilesU8(ctx, files, buf)); err != nil {
 			return err
 		}
 		return npy.WriteFile(out, []int{len(files), size, size, 3}, buf)
@@ -85,6 +79,10 @@ func firstFileError(files []string, errs []error) error {
 // fileMessage is "FILE: error", without repeating the file when the error
 // already names it.
 func fileMessage(file string, err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) && filepath.Clean(pe.Path) == filepath.Clean(file) {
+		return file + ": " + pe.Err.Error()
+	}
 	msg := err.Error()
 	if strings.HasPrefix(msg, file+":") {
 		return msg

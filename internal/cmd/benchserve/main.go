@@ -162,7 +162,7 @@ func inProcess(dir, vocab, device, kind string, jpegs [][]byte, b int, d time.Du
 			for i := range batch {
 				batch[i] = texts[(items+i)%len(texts)]
 			}
-			rows, err := m.Tokenize(batch)
+			rows, err := m.Tokenize(ctx, batch)
 			if err != nil {
 				fail(err)
 			}

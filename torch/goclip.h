@@ -7,6 +7,19 @@
  *     that returned it: there is no thread-local "last error".
  *   - No C++ exception ever leaves this library.
  *   - Handles are opaque pointers; each is freed by its own gc_*_free call.
+ *   - Threads: gc_module_run, gc_module_run_direct, gc_module_methods and
+ *     gc_module_device may be called concurrently on one module from many
+ *     threads (the Go binding relies on it). gc_module_to, gc_module_cast,
+ *     gc_module_set_optimize and gc_module_free change the module: no other
+ *     call on the same module may run at the same time.
+ *   - Out of memory while building an error message still returns an error
+ *     (a static "out of memory" message that gc_free accepts), never NULL.
+ *   - Loading: the Go binding opens this library at run time (dlopen) and
+ *     checks gc_abi_version() == GC_ABI_VERSION before using it. Bump
+ *     GC_ABI_VERSION on any change of a signature or of a struct here.
+ *
+ * This header is the one copy: the shim (cgo/goclip.cpp) is compiled
+ * against it, and the Go package needs nothing else to build.
  */
 #ifndef GOCLIP_H
 #define GOCLIP_H
@@ -19,6 +32,10 @@ extern "C" {
 #endif
 
 #define GC_MAX_DIMS 8
+#define GC_ABI_VERSION 1
+
+/* The GC_ABI_VERSION this library was built with. */
+int32_t gc_abi_version(void);
 
 /* Element types, stable numbering shared with the Go package. */
 enum {
@@ -68,7 +85,8 @@ char *gc_module_run_direct(gc_module m, const char *method, const gc_tensor *inp
                            gc_tensor **outputs, int32_t *n_out);
 
 /* Moves the module to device (NULL keeps it) and, when dtype >= 0, converts
- * its floating parameters and buffers to dtype. */
+ * its floating parameters and buffers to dtype (a floating type). All or
+ * nothing: on error the module is left exactly as it was. */
 char *gc_module_to(gc_module m, const char *device, int32_t dtype);
 
 /* Turns TorchScript's graph optimizer (operator fusion and the like) on or
@@ -107,6 +125,11 @@ const char *gc_libtorch_path(void);
 
 /* Name of the BLAS library the process uses, or "" when none is known. */
 const char *gc_blas_name(void);
+
+/* Fault injection, for tests of the out-of-memory paths: the allocation
+ * made by this library `after` allocations from now (0: the next one)
+ * fails, once. A negative value turns it off. Not for production use. */
+void gc_test_fail_alloc(int32_t after);
 
 #ifdef __cplusplus
 }

@@ -66,6 +66,10 @@ type PageOptions struct {
 	// directory. Relative file names and a relative BaseDir are both taken
 	// relative to the current directory. It is not used with ThumbEmbed.
 	BaseDir string
+	// Notice, when not empty, is shown as a banner above the results: a
+	// warning the reader must not miss (for example that the model has
+	// random weights, so its results mean nothing).
+	Notice string
 }
 
 // SearchHit is one result of a text-to-image search.
@@ -111,7 +115,7 @@ func WriteSearchPage(w io.Writer, query string, model string, hits []SearchHit, 
 	if title == "" {
 		title = "Search: " + query
 	}
-	p := page{Title: title, Kind: "search", Query: query, HasQuery: true, Model: model, Cards: make([]card, len(hits))}
+	p := page{Title: title, Kind: "search", Query: query, HasQuery: true, Model: model, Notice: opts.Notice, Cards: make([]card, len(hits))}
 	files := make([]string, len(hits))
 	for i, h := range hits {
 		rank := h.Rank
@@ -151,7 +155,7 @@ func WriteClassifyPage(w io.Writer, model string, results []Classification, opts
 	if title == "" {
 		title = "Classification"
 	}
-	p := page{Title: title, Kind: "classify", Model: model, Cards: make([]card, len(results))}
+	p := page{Title: title, Kind: "classify", Model: model, Notice: opts.Notice, Cards: make([]card, len(results))}
 	files := make([]string, len(results))
 	for i, r := range results {
 		if len(r.Labels) != len(r.Probs) {

@@ -5,7 +5,7 @@ import (
 	"log"
 	"strings"
 
-	"github.com/goclip/goclip/report"
+	"github.com/goclip/goclip/internal/report"
 )
 
 // A search page that links to the images (instead of embedding them), to be

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/goclip/goclip/preprocess"
 	_ "golang.org/x/image/bmp"  // BMP input
 	"golang.org/x/image/draw"   // CatmullRom resampling
 	_ "golang.org/x/image/tiff" // TIFF input
@@ -112,7 +114,7 @@ func embedThumb(file string) (uri template.URL, err error) {
 			err = fmt.Errorf("decoder failed: %v", r)
 		}
 	}()
-	data, err := os.ReadFile(file)
+	data, err := preprocess.ReadFile(context.Background(), file) // regular files only: a FIFO must not hang the page
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {

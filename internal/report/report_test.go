@@ -18,7 +18,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/draw"
@@ -616,5 +618,53 @@ func TestBoxReduce(t *testing.T) {
 				t.Errorf("mean difference %.3f (max %.2f), worst %.0f (max %.0f)", mean, tc.maxMean, worst, tc.maxPx)
 			}
 		})
+	}
+}
+
+// TestNoticeBanner checks that PageOptions.Notice shows as a banner on both
+// pages, escaped, and that pages without one have none.
+func TestNoticeBanner(t *testing.T) {
+	const notice = "random weights <b>: results mean nothing"
+	for _, withNotice := range []bool{true, false} {
+		opts := PageOptions{Thumbnail: ThumbLink}
+		if withNotice {
+			opts.Notice = notice
+		}
+		var s, c strings.Builder
+		if err := WriteSearchPage(&s, "q", "m", []SearchHit{{File: "a.png", Score: 0.5}}, opts); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteClassifyPage(&c, "m", []Classification{{File: "a.png", Labels: []string{"x"}, Probs: []float32{1}}}, opts); err != nil {
+			t.Fatal(err)
+		}
+		for _, page := range []string{s.String(), c.String()} {
+			has := strings.Contains(page, `<p class="notice" role="alert">random weights &lt;b&gt;: results mean nothing</p>`)
+			if has != withNotice || strings.Contains(page, "<b>") {
+				t.Errorf("notice %v: banner present %v", withNotice, has)
+			}
+		}
+	}
+}
+
+// TestThumbSpecialFile checks that a FIFO named like an image gives a
+// placeholder instead of blocking the page.
+func TestThumbSpecialFile(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo.png")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 1)
+	go func() {
+		var b strings.Builder
+		WriteSearchPage(&b, "q", "m", []SearchHit{{File: fifo, Score: 0.5}}, PageOptions{})
+		done <- b.String()
+	}()
+	select {
+	case page := <-done:
+		if !strings.Contains(page, "not a regular file") {
+			t.Errorf("no placeholder reason in the page")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("WriteSearchPage blocked on a FIFO")
 	}
 }

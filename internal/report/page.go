@@ -15,6 +15,7 @@ type page struct {
 	Query    string
 	HasQuery bool
 	Model    string
+	Notice   string
 	Cards    []card
 }
 
@@ -121,6 +122,7 @@ ol.labels { list-style: none; margin: 0; padding: 8px 14px 14px; display: grid; 
 .label-row:first-child .label { font-weight: 650; }
 .label-row:first-child .pct { color: var(--fg); font-weight: 650; }
 .label-row:first-child .fill { background: var(--accent); }
+.notice { margin: 0; padding: 12px 28px; background: #fff4ce; color: #5c4300; border-bottom: 1px solid #e8d27a; font-weight: 600; }
 .empty { padding: 40px 28px; color: var(--muted); }
 footer { padding: 0 28px 24px; color: var(--muted); font-size: 12px; }
 </style>
@@ -137,6 +139,9 @@ footer { padding: 0 28px 24px; color: var(--muted); font-size: 12px; }
 <div><dt>Images</dt><dd class="count">{{len .Cards}}</dd></div>
 </dl>
 </header>
+{{- if .Notice}}
+<p class="notice" role="alert">{{.Notice}}</p>
+{{- end}}
 {{- if .Cards}}
 <main class="grid">
 {{- range .Cards}}
