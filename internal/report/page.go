@@ -41,6 +41,11 @@ func render(w io.Writer, p *page) error {
 	if err != nil {
 		return fmt.Errorf("report: template: %w", err)
 	}
+	return execute(w, t, p)
+}
+
+// execute runs a page template into w through a buffer.
+func execute(w io.Writer, t *template.Template, p any) error {
 	bw := bufio.NewWriter(w)
 	if err := t.Execute(bw, p); err != nil {
 		return fmt.Errorf("report: writing page: %w", err)
@@ -54,7 +59,19 @@ func render(w io.Writer, p *page) error {
 // pageHTML is the page template. The policy forbids scripts, frames,
 // fetches and remote styles; only images may come from elsewhere (ThumbLink
 // pages refer to local files, ThumbEmbed pages to data: URIs).
-const pageHTML = `<!DOCTYPE html>
+const pageHTML = pageHead + pageBody + cardFigure
+
+// cardFigure is a card's thumbnail and file name, shared by every page.
+const cardFigure = `{{define "figure"}}<figure>
+<div class="thumb">
+{{- if .Src}}<img src="{{.Src}}" alt="{{.Name}}">
+{{- else}}<div class="placeholder" title="{{.Unreadable}}">unreadable</div>
+{{- end}}</div>
+<figcaption class="file" title="{{.File}}">{{.Name}}</figcaption>
+</figure>{{end}}`
+
+// pageHead is the document head every page shares (it uses .Title).
+const pageHead = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -127,7 +144,10 @@ ol.labels { list-style: none; margin: 0; padding: 8px 14px 14px; display: grid; 
 footer { padding: 0 28px 24px; color: var(--muted); font-size: 12px; }
 </style>
 </head>
-<body>
+`
+
+// pageBody is the body of search and classify pages.
+const pageBody = `<body>
 <header class="page-header">
 <p class="kind">goclip {{.Kind}}</p>
 <h1>{{.Title}}</h1>
@@ -146,13 +166,7 @@ footer { padding: 0 28px 24px; color: var(--muted); font-size: 12px; }
 <main class="grid">
 {{- range .Cards}}
 <article class="card">
-<figure>
-<div class="thumb">
-{{- if .Src}}<img src="{{.Src}}" alt="{{.Name}}">
-{{- else}}<div class="placeholder" title="{{.Unreadable}}">unreadable</div>
-{{- end}}</div>
-<figcaption class="file" title="{{.File}}">{{.Name}}</figcaption>
-</figure>
+{{template "figure" .}}
 {{- if eq $.Kind "search"}}
 <div class="score"><span class="rank">#{{.Rank}}</span><span><span class="score-label">score</span><span class="score-value">{{.Score}}</span></span></div>
 {{- else}}
