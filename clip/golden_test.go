@@ -2,10 +2,8 @@ package clip
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -238,28 +236,7 @@ func TestZeroShotGolden(t *testing.T) {
 
 // goldenMeta returns the golden image files and texts the model goldens
 // were computed from (meta.json's inputs).
-func goldenMeta(t *testing.T) (files, texts []string) {
-	t.Helper()
-	var meta struct {
-		Inputs struct {
-			Images []struct {
-				Name string `json:"name"`
-			} `json:"images"`
-			Texts []string `json:"texts"`
-		} `json:"inputs"`
-	}
-	b, err := os.ReadFile(testutil.Golden(t, "models", "tiny_vit_b32", "meta.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &meta); err != nil {
-		t.Fatal(err)
-	}
-	for _, im := range meta.Inputs.Images {
-		files = append(files, testutil.Golden(t, "preprocess", "images", im.Name))
-	}
-	return files, meta.Inputs.Texts
-}
+func goldenMeta(t *testing.T) (files, texts []string) { return testutil.GoldenModelInputs(t) }
 
 // TestEncodeImageU8 feeds the golden resized RGB bytes to EncodeImageU8 (the
 // device-side ToTensor + Normalize) and compares with EncodeImage on the

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 shared=${GOCLIP_SHARED:-../shared}
 rm -rf .device && mkdir -p .device/lib .device/shared/golden/preprocess .device/shared/clip
 go build -o .device/clip ./cmd/clip
+go build -o .device/benchserve ./internal/cmd/benchserve
 go test -c -o .device/torch.test ./torch
 go test -c -o .device/clip.test ./clip
 cp -L /usr/lib/x86_64-linux-gnu/libjpeg.so.62 .device/lib/

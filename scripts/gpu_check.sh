@@ -112,4 +112,29 @@ for run in 1 2; do
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
   echo "{\"go_embed_dir_run\": $run, \"files\": $N_PHOTOS, \"ms_wall\": $ms, \"images_per_s\": $(( N_PHOTOS * 1000 / ms ))}" | tee -a "$OUT/bench.jsonl"
 done
+
+# --- clip serve under load: goclip vs the Go API vs FastAPI+uvicorn (as scripts/bench_serve.sh) ---
+vitb_dir="$W/$(echo "$VITB" | tr '/@' '--')"
+sphotos="$W/serve-photos"; mkdir -p "$sphotos"; ls "$W/photos" | head -48 | while read -r f; do cp "$W/photos/$f" "$sphotos/"; done
+vocab_f="$D/shared/clip/bpe_simple_vocab_16e6.txt.gz"
+log "serve $VITB on $DEV"
+"$D/clip" serve --model "$vitb_dir" --device $DEV --vocab "$vocab_f" --addr 127.0.0.1:18480 --max-batch-size 64 --max-queue 8192 2>"$OUT/serve.log" &
+spid=$!
+for _ in $(seq 600); do curl -sf http://127.0.0.1:18480/health/ready >/dev/null 2>&1 && break; sleep 0.5; done
+for kind in text image; do
+  "$D/benchserve" -label goclip -url http://127.0.0.1:18480 -kind $kind -images "$sphotos" -c 1,8,32,128 -duration 8s | tee -a "$OUT/summary.txt"
+done
+kill $spid; wait $spid 2>/dev/null
+for kind in text image; do
+  "$D/benchserve" -inprocess -device $DEV -model "$vitb_dir" -vocab "$vocab_f" -kind $kind -images "$sphotos" -batch 64 -duration 8s | tee -a "$OUT/summary.txt"
+done
+refargs=(--arch "$VITB" --port 18481 --device $DEV)
+[ -f .bench/clip/simple_tokenizer.py ] && refargs+=(--clip-src .bench/clip --vocab "$vocab_f")
+$PY scripts/bench_serve_ref.py "${refargs[@]}" 2>"$OUT/serve_ref.log" &
+rpid=$!
+for _ in $(seq 600); do curl -s -o /dev/null http://127.0.0.1:18481/docs && break; sleep 0.5; done
+for kind in text image; do
+  "$D/benchserve" -label python -url http://127.0.0.1:18481 -kind $kind -images "$sphotos" -c 1,8,32,128 -duration 8s | tee -a "$OUT/summary.txt"
+done
+kill $rpid; wait $rpid 2>/dev/null
 log "done"

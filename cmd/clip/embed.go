@@ -37,7 +37,11 @@ func defaultThreads() int { return min(runtime.GOMAXPROCS(0), maxDefaultThreads)
 
 // loadModel loads the model named by --model with the common flags.
 func loadModel(ctx context.Context, e *env, a *parsedArgs) (*clip.Model, error) {
-	name := a.str("model", "")
+	return loadModelNamed(ctx, e, a, a.str("model", ""))
+}
+
+// loadModelNamed loads the model name with the common flags.
+func loadModelNamed(ctx context.Context, e *env, a *parsedArgs, name string) (*clip.Model, error) {
 	if name == "" {
 		return nil, usagef("--model is required (one of %v, or an export directory)", clip.AvailableModels())
 	}

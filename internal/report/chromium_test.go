@@ -2,78 +2,24 @@ package report
 
 import (
 	"bytes"
-	"context"
-	"image"
 	"image/color"
 	"image/png"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/goclip/goclip/internal/testutil"
 )
 
-// chromium returns the path of a Chromium binary. Without one the test is
-// skipped, unless GOCLIP_REQUIRE_CHROMIUM=1 makes it fail.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "no chromium binary in $PATH (install Debian's chromium package to render the pages)"
-	if os.Getenv("GOCLIP_REQUIRE_CHROMIUM") == "1" {
-		t.Fatal(msg + "; GOCLIP_REQUIRE_CHROMIUM=1 requires it")
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// runChromium runs headless Chromium on the page with the extra arguments
-// and returns its standard output.
+// runChromium runs headless Chromium on the page file with the extra
+// arguments and returns its standard output.
 func runChromium(t *testing.T, bin, pagePath string, args ...string) []byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	home := t.TempDir()
-	base := []string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--force-color-profile=srgb", "--hide-scrollbars",
-		"--user-data-dir=" + filepath.Join(home, "profile"),
-	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(pagePath)}
-	cmd := exec.CommandContext(ctx, bin, append(append(base, args...), u.String())...)
-	cmd.Env = append(os.Environ(), "HOME="+home)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium %v: %v\n%s", args, err, lastLines(stderr.String(), 20))
-	}
-	return stdout.Bytes()
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// countNear counts the pixels of img within tol of c on every channel.
-func countNear(img image.Image, c color.RGBA, tol int) int {
-	n := 0
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			if near(img.At(x, y), c, tol) {
-				n++
-			}
-		}
-	}
-	return n
+	return testutil.RunChromium(t, bin, u.String(), args...)
 }
 
 // TestChromiumRender renders a search page (embedded thumbnails) and a
@@ -81,7 +27,7 @@ func countNear(img image.Image, c color.RGBA, tol int) int {
 // headless Chromium, checks the DOM it builds and that the thumbnails show
 // up in a screenshot.
 func TestChromiumRender(t *testing.T) {
-	bin := chromium(t)
+	bin := testutil.Chromium(t)
 	dir, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +164,7 @@ func checkScreenshot(t *testing.T, bin, pagePath string, colours map[string]colo
 	}
 	for name, c := range colours {
 		// A thumbnail is about 270 px wide; the tall image covers the least.
-		if n := countNear(img, c, 16); n < 20000 {
+		if n := testutil.CountNear(img, c, 16); n < 20000 {
 			t.Errorf("%s image: %d pixels in the screenshot, want at least 20000", name, n)
 		}
 	}
