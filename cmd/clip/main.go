@@ -43,7 +43,7 @@ type env struct {
 func commands() []*command {
 	return []*command{
 		doctorCmd(), versionCmd(), tokenizeCmd(), preprocessCmd(), embedCmd(), exportCmd(),
-		classifyCmd(), rankCmd(), searchCmd(), benchCmd(),
+		classifyCmd(), rankCmd(), searchCmd(), benchCmd(), parityCmd(),
 	}
 }
 
