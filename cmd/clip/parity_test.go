@@ -1,0 +1,259 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/goclip/goclip/internal/parity"
+	"github.com/goclip/goclip/internal/testutil"
+)
+
+// parityJSON runs "clip parity --json" with args and decodes its report.
+func parityJSON(t *testing.T, args ...string) (int, *parity.Report, string) {
+	t.Helper()
+	code, out, errs := clipRun(t, "", append([]string{"parity", "--json", "--vocab", vocab(t)}, args...)...)
+	if out == "" {
+		return code, nil, errs
+	}
+	var rep parity.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON report: %v\n%s", err, out)
+	}
+	return code, &rep, errs
+}
+
+func stageOf(t *testing.T, rep *parity.Report, name string) parity.Stage {
+	t.Helper()
+	for _, s := range rep.Stages {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no stage %s in %+v", name, rep.Stages)
+	return parity.Stage{}
+}
+
+// TestParityGolden checks the golden tiny models against their original
+// checkpoints: on the CPU with the same libtorch, goclip equals the
+// reference bit for bit up to the logits; the probabilities (softmax in
+// float64 here, float32 in torch) agree to 1e-5.
+func TestParityGolden(t *testing.T) {
+	for _, name := range []string{"tiny_vit_b32", "tiny_rn"} {
+		t.Run(name, func(t *testing.T) {
+			model := testutil.ExportGolden(t, name)
+			ckpt := testutil.Golden(t, "models", name, "model.jit.pt")
+			code, rep, errs := parityJSON(t, "--model", model, "--checkpoint", ckpt, "--device", "cpu")
+			if code != 0 || rep == nil {
+				t.Fatalf("status %d, stderr %s", code, errs)
+			}
+			if rep.Verdict != "PASS" || rep.FirstFailure != "" {
+				t.Errorf("verdict %s, first failure %q", rep.Verdict, rep.FirstFailure)
+			}
+			if len(rep.Stages) != len(parity.Stages) {
+				t.Fatalf("%d stages, want %d", len(rep.Stages), len(parity.Stages))
+			}
+			for i, s := range rep.Stages {
+				if s.Name != parity.Stages[i] {
+					t.Errorf("stage %d is %s, want %s", i, s.Name, parity.Stages[i])
+				}
+			}
+			tok := stageOf(t, rep, parity.StageTokens)
+			if tok.Status != parity.StatusNotChecked || !strings.Contains(tok.Note, "official clip package") {
+				t.Errorf("tokens stage %+v, want not checked (no official clip package here)", tok)
+			}
+			for _, st := range []string{parity.StagePixels, parity.StageEncodeImage, parity.StageEncodeText, parity.StageLogits} {
+				s := stageOf(t, rep, st)
+				t.Logf("%s: max abs %.3g, identical rows %d/%d", st, s.MaxAbs, s.RowsIdentical, s.Rows)
+				if s.Status != parity.StatusPass || s.MaxAbs != 0 || s.RowsIdentical != s.Rows {
+					t.Errorf("%s: %+v, want bit-identical", st, s)
+				}
+			}
+			if s := stageOf(t, rep, parity.StagePixels); s.Rows != 3 {
+				t.Errorf("pixels compared %d images, want the 3 demo images", s.Rows)
+			}
+			if s := stageOf(t, rep, parity.StageEncodeText); s.Rows != len(parity.DefaultTexts) {
+				t.Errorf("encode_text compared %d texts, want %d", s.Rows, len(parity.DefaultTexts))
+			}
+			p := stageOf(t, rep, parity.StageProbs)
+			t.Logf("probs: max abs %.3g", p.MaxAbs)
+			if p.Status != parity.StatusPass || p.MaxAbs > 1e-6 {
+				t.Errorf("probs: %+v", p)
+			}
+			v := rep.Versions
+			if v.Reference != "goclip export module" || v.Libtorch == "" || v.PythonTorch == "" || v.Device != "cpu" ||
+				len(v.ArtifactSHA256) != 64 || len(v.CheckpointSHA256) != 64 || v.Checkpoint != ckpt {
+				t.Errorf("versions %+v", v)
+			}
+		})
+	}
+}
+
+// perturbScript writes a copy of a checkpoint's state_dict with one weight
+// tensor scaled by 1+1e-3 (kept in float32) and exports it.
+const perturbScript = `
+import sys, torch
+sys.path.insert(0, sys.argv[1])
+import export
+sd, _ = export.read_state_dict(sys.argv[2])
+k = sys.argv[3]
+sd[k] = sd[k].float() * (1 + 1e-3)
+torch.save(sd, sys.argv[4])
+export.export_checkpoint(sys.argv[4], sys.argv[5], name="perturbed")
+`
+
+// TestParityPerturbed checks an artifact exported from a perturbed copy of
+// the checkpoint against the original: parity fails and names the first
+// stage that differs.
+func TestParityPerturbed(t *testing.T) {
+	ckpt := testutil.Golden(t, "models", "tiny_vit_b32", "model.jit.pt")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "perturbed")
+	cmd := exec.Command(testutil.Python(), "-c", perturbScript, filepath.Join(testutil.RepoRoot(t), "export"), ckpt,
+		"visual.transformer.resblocks.0.mlp.c_fc.weight", filepath.Join(dir, "perturbed.pt"), out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("perturbing: %v\n%s", err, b)
+	}
+	code, rep, errs := parityJSON(t, "--model", out, "--checkpoint", ckpt)
+	if code != 1 || rep == nil {
+		t.Fatalf("status %d, want 1; stderr %s", code, errs)
+	}
+	if rep.Verdict != "FAIL" || rep.FirstFailure != parity.StageEncodeImage {
+		t.Errorf("verdict %s, first failure %q, want FAIL at encode_image", rep.Verdict, rep.FirstFailure)
+	}
+	if !strings.Contains(errs, "first failing stage encode_image") {
+		t.Errorf("stderr %q does not name encode_image", errs)
+	}
+	img := stageOf(t, rep, parity.StageEncodeImage)
+	t.Logf("perturbed encode_image: max rel %.3g, worst %+v", img.MaxRel, img.Worst)
+	if img.MaxRel <= 1e-5 || len(img.Worst) != 3 || img.Worst[0].File == "" || img.RowsIdentical != 0 {
+		t.Errorf("encode_image stage %+v", img)
+	}
+	for _, st := range []string{parity.StagePixels, parity.StageEncodeText} {
+		if s := stageOf(t, rep, st); s.Status != parity.StatusPass || s.MaxAbs != 0 {
+			t.Errorf("%s should be untouched: %+v", st, s)
+		}
+	}
+	if s := stageOf(t, rep, parity.StageLogits); s.Status != parity.StatusFail {
+		t.Errorf("logits should differ too: %+v", s)
+	}
+
+	// the table names it too, and --tol can widen the tolerance past it
+	code, stdout, errs := clipRun(t, "", "parity", "--vocab", vocab(t), "--model", out, "--checkpoint", ckpt,
+		"--tol", "encode_image=1,logits=1,probs=1")
+	if code != 0 || !strings.Contains(stdout, "PASS") {
+		t.Errorf("with wide tolerances: status %d\n%s%s", code, stdout, errs)
+	}
+}
+
+// TestParityNoTorch runs the reference with a Python that cannot import
+// torch: the error says so.
+func TestParityNoTorch(t *testing.T) {
+	model := testutil.ExportGolden(t, "tiny_vit_b32")
+	ckpt := testutil.Golden(t, "models", "tiny_vit_b32", "model.jit.pt")
+	py := filepath.Join(t.TempDir(), "python-without-torch")
+	// -S: no site-packages, hence no torch
+	if err := os.WriteFile(py, []byte("#!/bin/sh\nexec /usr/bin/python3 -S \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOCLIP_PYTHON", py)
+	code, out, errs := clipRun(t, "", "parity", "--vocab", vocab(t), "--model", model, "--checkpoint", ckpt)
+	if code != 1 || out != "" {
+		t.Errorf("status %d, stdout %q", code, out)
+	}
+	if !strings.Contains(errs, "torch is not importable") || !strings.Contains(errs, py) || strings.Count(errs, "\n") != 1 {
+		t.Errorf("stderr %q: want one line saying torch is missing from %s", errs, py)
+	}
+}
+
+// TestParityDemoModel checks a tiny random model made by make_tiny.py
+// (models/tiny-vit is one): its manifest's source is a random checkpoint,
+// which parity regenerates and verifies; the report notes the random
+// weights, and --html writes the page.
+func TestParityDemoModel(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "tiny-vit")
+	cmd := exec.Command(testutil.Python(), filepath.Join(testutil.RepoRoot(t), "export", "make_tiny.py"), "--arch", "tiny-vit", "--out", model)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make_tiny: %v\n%s", err, b)
+	}
+	page := filepath.Join(dir, "parity.html")
+	texts := filepath.Join(dir, "texts.txt")
+	if err := os.WriteFile(texts, []byte("a cat\n\nthe letter é\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(testutil.RepoRoot(t), "testdata", "images", "red-circle.png")
+	code, out, errs := clipRun(t, "", "parity", "--vocab", vocab(t), "--model", model, "--html", page,
+		"--images", img, "--texts-file", texts)
+	if code != 0 {
+		t.Fatalf("status %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"checkpoint-tiny-vit.pt", "1 images, 2 texts", "encode_image  0", "has random weights", "PASS"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	for _, want := range []string{"Parity: tiny-vit", "encode_text", "PASS", "random weights", "goclip export module"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+// TestParityUsage covers the command line's mistakes.
+func TestParityUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"parity"}, 2, "--model is required"},
+		{[]string{"parity", "--model", "x", "--tol", "pixels"}, 2, "want stage=value"},
+		{[]string{"parity", "--model", "x", "--tol", "speed=1"}, 2, "unknown stage"},
+		{[]string{"parity", "--model", "x", "--tol", "probs=-1"}, 2, "finite number"},
+		{[]string{"parity", "--model", "x", "--images", "a.png", "--images-dir", "."}, 2, "not both"},
+		{[]string{"parity", "--model", "x", "--texts-file", "/nonexistent/texts"}, 1, "no such file"},
+		{[]string{"parity", "--model", "x", "extra"}, 2, "unexpected argument"},
+	} {
+		code, _, errs := clipRun(t, "", c.args...)
+		if code != c.code || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: status %d, stderr %q; want %d and %q", c.args, code, errs, c.code, c.want)
+		}
+	}
+}
+
+// TestParityNoCheckpoint: an export whose manifest's source is gone, and
+// no --checkpoint, is a clear error asking for one.
+func TestParityNoCheckpoint(t *testing.T) {
+	src := testutil.ExportGolden(t, "tiny_vit_b32")
+	dir := t.TempDir()
+	for _, f := range []string{"model.pt", "manifest.json"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "manifest.json" {
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			m["source"] = "/nonexistent/ViT-B-32.pt"
+			b, _ = json.Marshal(m)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errs := clipRun(t, "", "parity", "--vocab", vocab(t), "--model", dir)
+	if code != 1 || out != "" || !strings.Contains(errs, "give it with --checkpoint F") {
+		t.Errorf("status %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
