@@ -31,6 +31,8 @@ need=(cmake g++ make libjpeg62-turbo-dev zlib1g-dev git)
 if [ -z "${Torch_DIR:-}" ]; then
   # Debian's torch; OpenBLAS is the BLAS the reference outputs were made with.
   need+=(libtorch-dev python3-torch python3-numpy libopenblas0-pthread)
+  # the reference side of `clip parity` without the official clip package
+  need+=(python3-torchvision python3-pil)
 fi
 missing=()
 for p in "${need[@]}"; do
