@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -255,5 +256,88 @@ func TestParityNoCheckpoint(t *testing.T) {
 	code, out, errs := clipRun(t, "", "parity", "--vocab", vocab(t), "--model", dir)
 	if code != 1 || out != "" || !strings.Contains(errs, "give it with --checkpoint F") {
 		t.Errorf("status %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+// officialStandIn is a stand-in for the official clip package, which is
+// not installable here: load builds the model with the export module (the
+// official module tree) and the official transform, tokenize returns the
+// official clip.tokenize ids recorded in the golden tokenizer file. It lets
+// the test drive parity_ref.py's official branch and the token stage.
+const officialStandIn = `
+import json, os, sys, torch
+sys.path.insert(0, os.environ["STANDIN_EXPORT_DIR"])
+import export, parity_ref
+_ids = {}
+with open(os.environ["STANDIN_TOKENS"], encoding="utf-8") as f:
+    for line in f:
+        c = json.loads(line)
+        if not c["too_long"]:
+            _ids[c["text"]] = c["tokenize77"]
+
+def load(name, device="cpu", jit=False):
+    sd, _ = export.read_state_dict(name)
+    model, arch = export.build_loaded_model(export.clean_state_dict(sd))
+    return model.to(device).eval(), parity_ref.official_transform(arch["image_resolution"])
+
+def tokenize(texts, context_length=77, truncate=False):
+    rows = [list(_ids[t]) for t in texts]
+    if os.environ.get("STANDIN_TAMPER"):
+        rows[1][1] += 1
+    return torch.tensor(rows, dtype=torch.int)
+`
+
+// TestParityOfficialBranch runs the reference through its official-package
+// branch (with the stand-in above): the token ids are compared, identical
+// with goclip's; a tokenizer that differs in one id fails at the tokens
+// stage, and the text features then differ too.
+func TestParityOfficialBranch(t *testing.T) {
+	pkg := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(pkg, "clip"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pkg, "clip", "__init__.py"), []byte(officialStandIn), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PYTHONPATH", pkg)
+	t.Setenv("STANDIN_EXPORT_DIR", filepath.Join(testutil.RepoRoot(t), "export"))
+	t.Setenv("STANDIN_TOKENS", testutil.Golden(t, "tokenizer", "tokenize.jsonl"))
+	var texts []string
+	for _, c := range readCases(t, "tokenize.jsonl") {
+		if !c.TooLong && len(texts) < 12 && !strings.ContainsAny(c.Text, "\r\n") && strings.TrimSpace(c.Text) != "" {
+			texts = append(texts, c.Text)
+		}
+	}
+	textFile := filepath.Join(pkg, "texts.txt")
+	if err := os.WriteFile(textFile, []byte(strings.Join(texts, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model := testutil.ExportGolden(t, "tiny_rn")
+	ckpt := testutil.Golden(t, "models", "tiny_rn", "model.jit.pt")
+	args := []string{"--model", model, "--checkpoint", ckpt, "--texts-file", textFile}
+
+	code, rep, errs := parityJSON(t, args...)
+	if code != 0 || rep == nil {
+		t.Fatalf("status %d: %s", code, errs)
+	}
+	if !strings.HasPrefix(rep.Versions.Reference, "openai clip") {
+		t.Errorf("reference %q, want the official package's branch", rep.Versions.Reference)
+	}
+	tok := stageOf(t, rep, parity.StageTokens)
+	if tok.Status != parity.StatusPass || tok.Rows != len(texts) || tok.RowsIdentical != len(texts) {
+		t.Errorf("tokens %+v", tok)
+	}
+
+	t.Setenv("STANDIN_TAMPER", "1")
+	code, rep, errs = parityJSON(t, args...)
+	if code != 1 || rep == nil || rep.FirstFailure != parity.StageTokens {
+		t.Fatalf("tampered tokenizer: status %d, report %+v: %s", code, rep, errs)
+	}
+	tok = stageOf(t, rep, parity.StageTokens)
+	if tok.RowsIdentical != len(texts)-1 || len(tok.Worst) != 1 || tok.Worst[0].Input != strconv.Quote(texts[1]) {
+		t.Errorf("tampered tokens %+v", tok)
+	}
+	if s := stageOf(t, rep, parity.StageEncodeText); s.Status != parity.StatusFail || s.RowsIdentical != len(texts)-1 {
+		t.Errorf("encode_text from the other tokens %+v", s)
 	}
 }
