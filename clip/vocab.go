@@ -89,13 +89,19 @@ func vocabError(err error) error {
 		ErrVocab, err, VocabFile, VocabURL)
 }
 
-// LoadTokenizer finds the vocabulary (see FindVocab) and builds the tokenizer.
+// LoadTokenizer finds the vocabulary (see FindVocab) and builds the
+// tokenizer, keeping a binary copy of its tables in the cache directory
+// (see tokenizer.LoadCached; none when the directory is unknown).
 func LoadTokenizer(ctx context.Context, opt VocabOptions) (*tokenizer.Tokenizer, error) {
 	path, _, err := FindVocab(ctx, opt)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := tokenizer.Load(path)
+	dir := opt.CacheDir
+	if dir == "" {
+		dir, _ = download.CacheDir()
+	}
+	tok, err := tokenizer.LoadCached(path, dir)
 	if err != nil {
 		return nil, vocabError(err)
 	}

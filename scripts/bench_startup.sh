@@ -157,14 +157,7 @@ for _ in $(seq "$runs"); do "${pin[@]}" "$work/inittime" "$root/testdata/torch/m
   NR == 1 { printf "  torch.Init %.1f ms, then Load %.1f ms, first Run %.1f ms\n", $1, $2, $3 }'
 
 # --- 3: tokenizer ----------------------------------------------------------------
-"$python" - "$corpus" "$work/corpus50.jsonl" <<'EOF'
-import json, sys
-texts = [json.loads(l)["text"] for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
-with open(sys.argv[2], "w", encoding="utf-8") as f:
-    for _ in range(50):
-        for t in texts:
-            f.write(json.dumps(t) + "\n")
-EOF
+"$python" scripts/official_tokenize.py --corpus "$corpus" 50 "$work/corpus50.jsonl"
 n_texts=$(wc -l <"$work/corpus50.jsonl")
 # best_wall CMD...: best wall time in seconds of $repeat runs, stdin from $stdin.
 best_wall() {
@@ -181,24 +174,8 @@ best_wall() {
 echo "== tokenizer: golden corpus x50 ($n_texts texts), one core, best of $repeat"
 if [ -e "$clip_src" ]; then
   official=$("${pin[@]}" "$python" scripts/bench_tokenizer.py --clip-src "$clip_src" --vocab "$vocab" --corpus "$corpus" --min-time 3 --json)
-  cat >"$work/official_tok.py" <<'EOF'
-import importlib.util, json, os, sys, types
-src = sys.argv[1]
-if os.path.isdir(src):
-    src = os.path.join(src, "simple_tokenizer.py")
-try:
-    import ftfy  # noqa: F401
-except ImportError:
-    stub = types.ModuleType("ftfy"); stub.fix_text = lambda t: t; sys.modules["ftfy"] = stub
-spec = importlib.util.spec_from_file_location("st", src)
-mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
-tok = mod.SimpleTokenizer(sys.argv[2])
-out = sys.stdout
-for line in sys.stdin:
-    out.write(json.dumps(tok.encode(json.loads(line))) + "\n")
-EOF
   stdin=$work/corpus50.jsonl
-  py_proc=$(best_wall "$python" "$work/official_tok.py" "$clip_src" "$vocab")
+  py_proc=$(best_wall "$python" scripts/official_tokenize.py "$clip_src" "$vocab")
 else
   echo "   (official side skipped: put openai/CLIP's simple_tokenizer.py in $clip_src)"
   official='{"texts_per_s_wall": 0, "ftfy": "-"}'

@@ -87,3 +87,19 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoadCached measures loading through the table cache (warm).
+func BenchmarkLoadCached(b *testing.B) {
+	p := vocabPath(b)
+	dir := b.TempDir()
+	if _, err := LoadCached(p, dir); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, fromCache, err := loadCached(p, dir); err != nil || !fromCache {
+			b.Fatal(fromCache, err)
+		}
+	}
+}

@@ -127,7 +127,7 @@ func (t *Tokenizer) mergeSimple(word []int32) []int32 {
 		best := mergeInfo{rank: -1}
 		var first, second int32
 		for i := 0; i+1 < len(word); i++ {
-			m, ok := t.merges[uint64(word[i])<<32|uint64(word[i+1])]
+			m, ok := t.merges.get(word[i], word[i+1])
 			if ok && (best.rank < 0 || m.rank < best.rank) {
 				best, first, second = m, word[i], word[i+1]
 			}
@@ -172,7 +172,7 @@ func (t *Tokenizer) mergeHeap(word []int32) []int32 {
 		if pos < 0 || !alive[pos] || next[pos] < 0 {
 			return
 		}
-		if m, ok := t.merges[uint64(word[pos])<<32|uint64(word[next[pos]])]; ok {
+		if m, ok := t.merges.get(word[pos], word[next[pos]]); ok {
 			h.push(pairAt{rank: m.rank, pos: pos})
 		}
 	}
@@ -189,7 +189,7 @@ func (t *Tokenizer) mergeHeap(word []int32) []int32 {
 				continue
 			}
 			r := next[c.pos]
-			m, ok := t.merges[uint64(word[c.pos])<<32|uint64(word[r])]
+			m, ok := t.merges.get(word[c.pos], word[r])
 			if !ok || m.rank != rank {
 				continue // stale
 			}

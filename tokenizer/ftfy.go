@@ -120,7 +120,7 @@ func needs(p *unicodeProps, t []rune, unescape bool) uint32 {
 // runeNeeds returns the fixes that act on r.
 func runeNeeds(p *unicodeProps, r rune) uint32 {
 	if r >= 0 && r < 0x10000 {
-		return uint32(p.needBMP[r])
+		return uint32(p.needBMP.get(r))
 	}
 	if p.flag(r)&pNFCMaybe != 0 {
 		return needNFC
@@ -177,7 +177,7 @@ func stringNeeds(p *unicodeProps, s string) uint32 {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < 0x80 {
-			n |= uint32(p.needBMP[c])
+			n |= uint32(p.needBMP.get(rune(c)))
 			i++
 			continue
 		}

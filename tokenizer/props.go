@@ -24,8 +24,8 @@ const (
 // unicodeProps holds the lookup structures derived from tables.go. They are
 // built once, on first use, and never modified afterwards.
 type unicodeProps struct {
-	flags    []uint16 // indexed by code point, 0x110000 entries
-	needBMP  []uint16 // ftfy fixes each BMP code point may need (see runeNeeds)
+	flags    table16 // property bits, all of Unicode
+	needBMP  table16 // ftfy fixes each BMP code point may need (see runeNeeds)
 	htmlName map[string]string
 	htmlUp   map[string]string
 	width    map[rune]string
@@ -36,32 +36,26 @@ type unicodeProps struct {
 var getProps = sync.OnceValue(buildProps)
 
 func buildProps() *unicodeProps {
-	p := &unicodeProps{flags: make([]uint16, 0x110000)}
-	set := func(tab []uint32, bit uint16) {
-		for i := 0; i+1 < len(tab); i += 2 {
-			for cp := tab[i]; cp <= tab[i+1]; cp++ {
-				p.flags[cp] |= bit
-			}
-		}
-	}
-	set(tabTokLetter, pTokLetter)
-	set(tabTokNumber, pTokNumber)
-	set(tabTokSkip, pTokSkip)
-	set(tabPySpace, pPySpace)
-	set(tabRxSpace, pRxSpace)
-	set(tabPyWord, pPyWord)
-	set(tabPyDigit, pPyDigit)
-	set(tabCaseIgnorable, pCaseIgnorable)
-	set(tabCased, pCased)
-	set(tabNFCMaybe, pNFCMaybe)
+	p := &unicodeProps{}
+	var rs rangeSet
+	rs.addPairs(tabTokLetter, pTokLetter)
+	rs.addPairs(tabTokNumber, pTokNumber)
+	rs.addPairs(tabTokSkip, pTokSkip)
+	rs.addPairs(tabPySpace, pPySpace)
+	rs.addPairs(tabRxSpace, pRxSpace)
+	rs.addPairs(tabPyWord, pPyWord)
+	rs.addPairs(tabPyDigit, pPyDigit)
+	rs.addPairs(tabCaseIgnorable, pCaseIgnorable)
+	rs.addPairs(tabCased, pCased)
+	rs.addPairs(tabNFCMaybe, pNFCMaybe)
 	for _, r := range tabLower {
-		for cp := r[0]; cp <= r[1]; cp += r[3] {
-			p.flags[cp] |= pLower
-		}
+		rs.r = append(rs.r, bitRange{lo: r[0], hi: r[1], step: r[3], bit: pLower})
 	}
 	for cp := range tabLowerMulti {
-		p.flags[cp] |= pLower
+		rs.r = append(rs.r, bitRange{lo: cp, hi: cp, step: 1, bit: pLower})
 	}
+	rs.sort()
+	p.flags = buildTable16(0x110000>>8, rs.fill)
 	p.htmlName = make(map[string]string, len(tabHTML5))
 	for _, e := range tabHTML5 {
 		p.htmlName[e[0]] = e[1]
@@ -70,12 +64,16 @@ func buildProps() *unicodeProps {
 	for _, e := range tabHTMLUpper {
 		p.htmlUp[e[0]] = e[1]
 	}
-	p.width = tabWidth
-	mt := getMoji()
-	p.needBMP = make([]uint16, 0x10000)
-	for r := rune(0); r < 0x10000; r++ {
-		p.needBMP[r] = uint16(computeNeeds(p, mt, r))
+	p.width = make(map[rune]string, len(tabWidth))
+	for _, e := range tabWidth {
+		p.width[e.r] = e.s
 	}
+	mt := getMoji()
+	p.needBMP = buildTable16(0x10000>>8, func(base rune, b *[256]uint16) {
+		for i := range b {
+			b[i] = uint16(computeNeeds(p, mt, base+rune(i)))
+		}
+	})
 	p.canon = make(map[rune][2]rune, len(tabCanon)/3)
 	p.compose = make(map[uint64]rune, len(tabCanon)/3)
 	noComp := make(map[rune]bool, len(tabNoCompose))
@@ -92,12 +90,18 @@ func buildProps() *unicodeProps {
 	return p
 }
 
+// widthPair is an entry of tabWidth.
+type widthPair struct {
+	r rune
+	s string
+}
+
 // flag returns the property bits of r (0 for values outside Unicode).
 func (p *unicodeProps) flag(r rune) uint16 {
 	if r < 0 || r >= 0x110000 {
 		return 0
 	}
-	return p.flags[r]
+	return p.flags.get(r)
 }
 
 // ccc returns the canonical combining class of r.

@@ -111,13 +111,13 @@ type Tokenizer struct {
 	// single holds the ids of one-byte pre-tokens.
 	single [256][1]int32
 	// merges maps a pair of ids to its merge rank and the merged id.
-	merges map[uint64]mergeInfo
+	merges mergeTable
 	// tokBytes holds the bytes each id decodes to ("</w>" kept), with
 	// tokOff[id]..tokOff[id+1] delimiting id's bytes; tokOK tells whether
-	// the id is in the official decoder.
+	// the id is in the official decoder (1) or not (0).
 	tokBytes []byte
 	tokOff   []int32
-	tokOK    []bool
+	tokOK    []byte
 
 	cache, longCache bpeCache
 }
@@ -195,11 +195,7 @@ func New(r io.Reader) (*Tokenizer, error) {
 		byteOfChar[i] = -1
 	}
 	for i, b := range bs {
-		t.byteID[b] = int32(i)
 		byteOfChar[cs[i]] = int16(b)
-	}
-	for b := range t.single {
-		t.single[b][0] = t.byteID[b] + 256
 	}
 
 	// All vocabulary strings, back to back in one buffer; vocab[i] is
@@ -278,9 +274,9 @@ func New(r io.Reader) (*Tokenizer, error) {
 	for i := 0; i < nv; i++ {
 		encoder[vocab(i)] = int32(i)
 	}
-	t.tokOK = make([]bool, nv)
+	t.tokOK = make([]byte, nv)
 	for _, id := range encoder {
-		t.tokOK[id] = true
+		t.tokOK[id] = 1
 	}
 	t.tokOff = make([]int32, nv+1)
 	t.tokBytes = make([]byte, 0, len(all))
@@ -296,7 +292,7 @@ func New(r io.Reader) (*Tokenizer, error) {
 
 	// bpe_ranks = dict(zip(merges, range(len(merges)))): later duplicates
 	// win. A merge whose parts are not vocabulary symbols can never apply.
-	t.merges = make(map[uint64]mergeInfo, len(split))
+	t.merges = newMergeTable(mergeSlotsFor(len(split)))
 	for rank, sp := range split {
 		v := vocab(512 + rank)
 		a, okA := encoder[v[:sp]]
@@ -304,11 +300,25 @@ func New(r io.Reader) (*Tokenizer, error) {
 		if !okA || !okB {
 			continue
 		}
-		t.merges[uint64(a)<<32|uint64(b)] = mergeInfo{rank: int32(rank), id: encoder[v]}
+		t.merges.put(a, b, mergeInfo{rank: int32(rank), id: encoder[v]})
+	}
+	t.initFixed()
+	return t, nil
+}
+
+// initFixed sets what does not depend on the merges file: the byte ids
+// (the first 256 ids are the byte characters in bytesToUnicode's order)
+// and the BPE caches.
+func (t *Tokenizer) initFixed() {
+	bs, _ := bytesToUnicode()
+	for i, b := range bs {
+		t.byteID[b] = int32(i)
+	}
+	for b := range t.single {
+		t.single[b][0] = t.byteID[b] + 256
 	}
 	t.cache.init(cacheSlots)
 	t.longCache.init(longCacheSlots)
-	return t, nil
 }
 
 // simpleSymbol reports whether b certainly holds no whitespace: no ASCII
@@ -358,6 +368,12 @@ func (t *Tokenizer) Encode(text string) []int32 {
 		idBufs.Put(bufp)
 	}
 	return ids
+}
+
+// AppendEncode appends the ids Encode returns for text to dst and returns
+// the extended slice: the same ids without a new slice per text.
+func (t *Tokenizer) AppendEncode(dst []int32, text string) []int32 {
+	return t.appendEncode(dst, text)
 }
 
 // idBufs recycles Encode's scratch buffers.
@@ -452,5 +468,5 @@ func (t *Tokenizer) DecodeStrict(ids []int32) (string, error) {
 
 // known reports whether id is a token of the vocabulary.
 func (t *Tokenizer) known(id int32) bool {
-	return id >= 0 && int(id) < len(t.tokOK) && t.tokOK[id]
+	return id >= 0 && int(id) < len(t.tokOK) && t.tokOK[id] != 0
 }

@@ -92,6 +92,7 @@ func parseRows(t *testing.T, out string) [][]int {
 // TestTokenizeCLI drives "clip tokenize" exactly as external checks do and
 // compares every golden text.
 func TestTokenizeCLI(t *testing.T) {
+	t.Setenv("GOCLIP_CACHE", t.TempDir()) // the table cache
 	cases := readCases(t, "tokenize.jsonl")
 	texts := make([]string, len(cases))
 	for i, c := range cases {

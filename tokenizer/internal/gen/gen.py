@@ -317,12 +317,13 @@ def main():
                [ord(c) for c in cont]))
 
     # --- Width map (ftfy fix_character_width).
-    lines = ["// tabWidth maps full/half-width forms to their NFKC forms (and U+3000 to a space).",
-             "var tabWidth = map[rune]string{", "\t0x3000: \" \","]
+    lines = ["// tabWidth maps full/half-width forms to their NFKC forms (and U+3000 to a space)",
+             "// (a list, not a map: no work at start-up; see unicodeProps.width).",
+             "var tabWidth = []widthPair{", "\t{0x3000, \" \"},"]
     for cp in range(0xFF01, 0xFFF0):
         alt = unicodedata.normalize("NFKC", chr(cp))
         if alt != chr(cp):
-            lines.append("\t0x%x: %s," % (cp, go_str(alt)))
+            lines.append("\t{0x%x, %s}," % (cp, go_str(alt)))
     lines.append("}")
     w("\n".join(lines) + "\n")
 
