@@ -142,12 +142,6 @@ func TestParityPerturbed(t *testing.T) {
 		t.Errorf("logits should differ too: %+v", s)
 	}
 
-	// the table names it too, and --tol can widen the tolerance past it
-	code, stdout, errs := clipRun(t, "", "parity", "--vocab", vocab(t), "--model", out, "--checkpoint", ckpt,
-		"--tol", "encode_image=1,logits=1,probs=1")
-	if code != 0 || !strings.Contains(stdout, "PASS") {
-		t.Errorf("with wide tolerances: status %d\n%s%s", code, stdout, errs)
-	}
 }
 
 // TestParityNoTorch runs the reference with a Python that cannot import
@@ -288,9 +282,9 @@ def tokenize(texts, context_length=77, truncate=False):
 `
 
 // TestParityOfficialBranch runs the reference through its official-package
-// branch (with the stand-in above): the token ids are compared, identical
-// with goclip's; a tokenizer that differs in one id fails at the tokens
-// stage, and the text features then differ too.
+// branch (with the stand-in above), with a tokenizer that differs from the
+// official one in one id: the token ids are compared, and the check fails
+// at the tokens stage.
 func TestParityOfficialBranch(t *testing.T) {
 	pkg := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(pkg, "clip"), 0o755); err != nil {
@@ -316,28 +310,28 @@ func TestParityOfficialBranch(t *testing.T) {
 	ckpt := testutil.Golden(t, "models", "tiny_rn", "model.jit.pt")
 	args := []string{"--model", model, "--checkpoint", ckpt, "--texts-file", textFile}
 
-	code, rep, errs := parityJSON(t, args...)
-	if code != 0 || rep == nil {
-		t.Fatalf("status %d: %s", code, errs)
+	// One id of the second text differs: the other rows are compared equal,
+	// that one fails the tokens stage, and its text features differ. A
+	// --tol past that difference moves the failure no further than tokens.
+	t.Setenv("STANDIN_TAMPER", "1")
+	code, rep, errs := parityJSON(t, append(args, "--tol", "encode_text=1e9")...)
+	if code != 1 || rep == nil || rep.FirstFailure != parity.StageTokens {
+		t.Fatalf("tampered tokenizer: status %d, report %+v: %s", code, rep, errs)
 	}
 	if !strings.HasPrefix(rep.Versions.Reference, "openai clip") {
 		t.Errorf("reference %q, want the official package's branch", rep.Versions.Reference)
 	}
 	tok := stageOf(t, rep, parity.StageTokens)
-	if tok.Status != parity.StatusPass || tok.Rows != len(texts) || tok.RowsIdentical != len(texts) {
-		t.Errorf("tokens %+v", tok)
-	}
-
-	t.Setenv("STANDIN_TAMPER", "1")
-	code, rep, errs = parityJSON(t, args...)
-	if code != 1 || rep == nil || rep.FirstFailure != parity.StageTokens {
-		t.Fatalf("tampered tokenizer: status %d, report %+v: %s", code, rep, errs)
-	}
-	tok = stageOf(t, rep, parity.StageTokens)
 	if tok.RowsIdentical != len(texts)-1 || len(tok.Worst) != 1 || tok.Worst[0].Input != strconv.Quote(texts[1]) {
 		t.Errorf("tampered tokens %+v", tok)
 	}
-	if s := stageOf(t, rep, parity.StageEncodeText); s.Status != parity.StatusFail || s.RowsIdentical != len(texts)-1 {
-		t.Errorf("encode_text from the other tokens %+v", s)
+	s := stageOf(t, rep, parity.StageEncodeText)
+	if s.Status != parity.StatusPass || s.Tolerance.Value != 1e9 || s.RowsIdentical != len(texts)-1 || s.MaxAbs == 0 || len(s.Worst) != 1 {
+		t.Errorf("encode_text from the other tokens, under --tol encode_text=1e9: %+v", s)
+	}
+	for _, st := range []string{parity.StagePixels, parity.StageEncodeImage} {
+		if s := stageOf(t, rep, st); s.Status != parity.StatusPass || s.MaxAbs != 0 {
+			t.Errorf("%s: %+v", st, s)
+		}
 	}
 }
