@@ -174,7 +174,7 @@ footer { padding: 0 28px 24px; color: var(--muted); font-size: 12px; }
 <thead><tr><th>Stage</th><th>Max abs</th><th>Max rel</th><th>Identical rows</th><th>Tolerance</th><th>Result</th><th>Worst inputs</th></tr></thead>
 <tbody>
 {{- range .Stages}}
-<tr class="status-{{.Status}}"><td>{{.Name}}</td><td>{{or .MaxAbs "-"}}</td><td>{{or .MaxRel "-"}}</td><td>{{or .Identical "-"}}</td><td>{{.Tolerance}}</td><td class="result" title="{{.Note}}">{{.Status}}</td><td>{{range $i, $w := .Worst}}{{if $i}}; {{end}}{{$w}}{{end}}{{if and (not .Worst) .Note}}{{.Note}}{{end}}</td></tr>
+<tr class="{{.Class}}"><td>{{.Name}}</td><td>{{or .MaxAbs "-"}}</td><td>{{or .MaxRel "-"}}</td><td>{{or .Identical "-"}}</td><td>{{.Tolerance}}</td><td class="result" title="{{.Note}}">{{.Status}}</td><td>{{range $i, $w := .Worst}}{{if $i}}; {{end}}{{$w}}{{end}}{{if and (not .Worst) .Note}}{{.Note}}{{end}}</td></tr>
 {{- end}}
 </tbody>
 </table>

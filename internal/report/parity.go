@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 )
 
 // Parity is the content of a "clip parity" page: the versions compared,
@@ -32,6 +33,12 @@ type ParityStage struct {
 	MaxAbs, MaxRel, Identical, Tolerance string
 	// Worst are the inputs that differ most, each with its difference.
 	Worst []string
+}
+
+// Class is the row's CSS class: "status-" and the status with spaces as
+// dashes ("status-not-checked").
+func (s ParityStage) Class() string {
+	return "status-" + strings.ReplaceAll(s.Status, " ", "-")
 }
 
 // ParityImage is an image that differs, with the stage it differs in and

@@ -29,7 +29,7 @@ func TestParityPage(t *testing.T) {
 		"<title>Parity: ViT-B/32 &lt;x&gt;</title>",
 		`class="verdict verdict-FAIL">FAIL (first failing stage: encode_image)`,
 		"<dt>goclip</dt><dd>1.2</dd>", "<dt>libtorch</dt><dd>2.1.0</dd>",
-		`<tr class="status-not checked"><td>tokens</td><td>-</td><td>-</td><td>-</td><td>0 (exact)</td>`,
+		`<tr class="status-not-checked"><td>tokens</td><td>-</td><td>-</td><td>-</td><td>0 (exact)</td>`,
 		"no official package</td></tr>",
 		`<tr class="status-fail"><td>encode_image</td><td>0.25</td><td>0.5</td><td>0/1</td><td>1e-05 rel</td>`,
 		"red.png 0.25; &lt;b&gt;.png 0.1",
