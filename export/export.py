@@ -469,7 +469,10 @@ def export_checkpoint(src: str, out_dir: str, name: Optional[str] = None, cache_
     src_sha = entry["sha256"] if entry else sha256_file(path)
     if entry is not None and name is None:
         name = entry["name"]
-    return export_state_dict(sd, out_dir, name=name, source=src, source_sha256=src_sha, entry=entry)
+    # a file is recorded by its absolute path, so that `clip parity` finds
+    # the original from any working directory
+    source = src if entry is not None else os.path.abspath(path)
+    return export_state_dict(sd, out_dir, name=name, source=source, source_sha256=src_sha, entry=entry)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -225,8 +225,10 @@ func TestParityUsage(t *testing.T) {
 	}
 }
 
-// TestParityNoCheckpoint: an export whose manifest's source is gone, and
-// no --checkpoint, is a clear error asking for one.
+// TestParityNoCheckpoint: an export whose manifest's source is an official
+// name whose download is not in the cache, and no --checkpoint, is a clear
+// error asking for one; once the cache holds the download, it is the
+// checkpoint.
 func TestParityNoCheckpoint(t *testing.T) {
 	src := testutil.ExportGolden(t, "tiny_vit_b32")
 	dir := t.TempDir()
@@ -240,16 +242,31 @@ func TestParityNoCheckpoint(t *testing.T) {
 			if err := json.Unmarshal(b, &m); err != nil {
 				t.Fatal(err)
 			}
-			m["source"] = "/nonexistent/ViT-B-32.pt"
+			m["source"] = "ViT-B/32"
 			b, _ = json.Marshal(m)
 		}
 		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	cache := t.TempDir()
+	t.Setenv("GOCLIP_CACHE", cache)
 	code, out, errs := clipRun(t, "", "parity", "--vocab", vocab(t), "--model", dir)
 	if code != 1 || out != "" || !strings.Contains(errs, "give it with --checkpoint F") {
 		t.Errorf("status %d, stdout %q, stderr %q", code, out, errs)
+	}
+
+	// the cached "download" (here the golden checkpoint the export came from)
+	ckpt := filepath.Join(cache, "checkpoints", "ViT-B-32.pt")
+	if err := os.MkdirAll(filepath.Dir(ckpt), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(testutil.Golden(t, "models", "tiny_vit_b32", "model.jit.pt"), ckpt); err != nil {
+		t.Fatal(err)
+	}
+	code, rep, errs := parityJSON(t, "--model", dir, "--images", filepath.Join(testutil.RepoRoot(t), "testdata", "images", "blue-square.jpg"))
+	if code != 0 || rep == nil || rep.Versions.Checkpoint != ckpt {
+		t.Errorf("status %d, report %+v: %s", code, rep, errs)
 	}
 }
 

@@ -305,8 +305,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 // checkpointFor is the original checkpoint of the model: given, else the
 // manifest's source when it is an existing file or a random checkpoint
 // (export/random_checkpoint.py, regenerated into tmp and checked against
-// the manifest's source_sha256), else the cached download of an official
-// name.
+// the manifest's source_sha256), else the cached download of the official
+// name of the manifest's source or of the model.
 func checkpointFor(ctx context.Context, o Options, info clip.Info, tmp, scriptDir string) (string, error) {
 	if o.Checkpoint != "" {
 		st, err := os.Stat(o.Checkpoint)
@@ -318,17 +318,21 @@ func checkpointFor(ctx context.Context, o Options, info clip.Info, tmp, scriptDi
 		}
 		return o.Checkpoint, nil
 	}
-	if info.Dir != "" {
-		if man, err := clip.ReadManifest(info.Dir); err == nil && man.Source != "" {
-			if st, err := os.Stat(man.Source); err == nil && st.Mode().IsRegular() {
-				return man.Source, nil
-			}
-			if arch, seed, ok := randomSource(man.Source); ok {
-				return regenerate(ctx, o.Python, filepath.Join(scriptDir, "random_checkpoint.py"), arch, seed, man.SourceSHA256, tmp)
-			}
+	names := []string{o.Model}
+	if man, err := clip.ReadManifest(info.Dir); info.Dir != "" && err == nil && man.Source != "" {
+		if st, err := os.Stat(man.Source); err == nil && st.Mode().IsRegular() {
+			return man.Source, nil
 		}
+		if arch, seed, ok := randomSource(man.Source); ok {
+			return regenerate(ctx, o.Python, filepath.Join(scriptDir, "random_checkpoint.py"), arch, seed, man.SourceSHA256, tmp)
+		}
+		names = append(names, man.Source) // an official name, exported by export.py NAME
 	}
-	if spec, err := clip.LookupModel(o.Model); err == nil {
+	for _, name := range names {
+		spec, err := clip.LookupModel(name)
+		if err != nil {
+			continue
+		}
 		if cache, err := download.CacheDir(); err == nil {
 			p := filepath.Join(cache, "checkpoints", spec.File)
 			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
