@@ -186,7 +186,7 @@ func TestParityDemoModel(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("status %d\n%s%s", code, out, errs)
 	}
-	for _, want := range []string{"checkpoint-tiny-vit.pt", "1 images, 2 texts", "encode_image  0", "has random weights", "PASS"} {
+	for _, want := range []string{"random_checkpoint:tiny-vit:seed=1234 (regenerated)", "1 images, 2 texts", "encode_image  0", "has random weights", "PASS"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

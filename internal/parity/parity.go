@@ -172,7 +172,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Python == "" {
 		o.Python = pyexport.Python()
 	}
-	ckpt, err := checkpointFor(ctx, o, info, tmp, filepath.Dir(script))
+	ckpt, ckptLabel, err := checkpointFor(ctx, o, info, tmp, filepath.Dir(script))
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +278,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		Versions: Versions{
 			Goclip: o.Version, Libtorch: torch.Version(), Reference: meta.Reference,
 			Python: meta.Python, PythonTorch: meta.Torch, Device: info.Device.String(), DeviceName: meta.Device,
-			Precision: string(info.Precision), Threads: threads, Checkpoint: ckpt,
+			Precision: string(info.Precision), Threads: threads, Checkpoint: ckptLabel,
 		},
 	}
 	if meta.Torchvision != nil {
@@ -306,25 +306,27 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 // manifest's source when it is an existing file or a random checkpoint
 // (export/random_checkpoint.py, regenerated into tmp and checked against
 // the manifest's source_sha256), else the cached download of the official
-// name of the manifest's source or of the model.
-func checkpointFor(ctx context.Context, o Options, info clip.Info, tmp, scriptDir string) (string, error) {
+// name of the manifest's source or of the model. The label is what the
+// report calls it.
+func checkpointFor(ctx context.Context, o Options, info clip.Info, tmp, scriptDir string) (path, label string, err error) {
 	if o.Checkpoint != "" {
 		st, err := os.Stat(o.Checkpoint)
 		if err != nil {
-			return "", fmt.Errorf("checkpoint: %w", err)
+			return "", "", fmt.Errorf("checkpoint: %w", err)
 		}
 		if !st.Mode().IsRegular() {
-			return "", fmt.Errorf("checkpoint %s is not a regular file", o.Checkpoint)
+			return "", "", fmt.Errorf("checkpoint %s is not a regular file", o.Checkpoint)
 		}
-		return o.Checkpoint, nil
+		return o.Checkpoint, o.Checkpoint, nil
 	}
 	names := []string{o.Model}
 	if man, err := clip.ReadManifest(info.Dir); info.Dir != "" && err == nil && man.Source != "" {
 		if st, err := os.Stat(man.Source); err == nil && st.Mode().IsRegular() {
-			return man.Source, nil
+			return man.Source, man.Source, nil
 		}
 		if arch, seed, ok := randomSource(man.Source); ok {
-			return regenerate(ctx, o.Python, filepath.Join(scriptDir, "random_checkpoint.py"), arch, seed, man.SourceSHA256, tmp)
+			p, err := regenerate(ctx, o.Python, filepath.Join(scriptDir, "random_checkpoint.py"), arch, seed, man.SourceSHA256, tmp)
+			return p, man.Source + " (regenerated)", err
 		}
 		names = append(names, man.Source) // an official name, exported by export.py NAME
 	}
@@ -336,11 +338,11 @@ func checkpointFor(ctx context.Context, o Options, info clip.Info, tmp, scriptDi
 		if cache, err := download.CacheDir(); err == nil {
 			p := filepath.Join(cache, "checkpoints", spec.File)
 			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-				return p, nil
+				return p, p, nil
 			}
 		}
 	}
-	return "", fmt.Errorf("%w for %s: the reference needs the checkpoint the artifact was exported from; give it with --checkpoint F", ErrNoCheckpoint, o.Model)
+	return "", "", fmt.Errorf("%w for %s: the reference needs the checkpoint the artifact was exported from; give it with --checkpoint F", ErrNoCheckpoint, o.Model)
 }
 
 // randomSource parses the source "random_checkpoint:ARCH:seed=N" that
