@@ -31,6 +31,7 @@ type Manifest struct {
 	TorchVersion    string         `json:"torch_version"`
 	Source          string         `json:"source"`
 	SourceSHA256    string         `json:"source_sha256"`
+	SourcePath      string         `json:"source_path,omitempty"` // absolute path of the checkpoint file read
 	Artifact        string         `json:"artifact"`
 	ArtifactSHA256  string         `json:"artifact_sha256"`
 	// RandomWeights marks a model made from random weights

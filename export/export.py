@@ -404,7 +404,7 @@ def save_scripted(model, out_dir: str) -> Tuple[str, str]:
 
 def export_state_dict(sd: Dict[str, Any], out_dir: str, name: Optional[str] = None,
                       source: str = "", source_sha256: Optional[str] = None,
-                      entry: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+                      entry: Optional[Dict[str, Any]] = None, source_path: Optional[str] = None) -> Dict[str, Any]:
     """Export an in-memory state_dict; returns the manifest written to out_dir.
 
     The manifest's "random_weights" is true when sd carries the mark of
@@ -434,6 +434,7 @@ def export_state_dict(sd: Dict[str, Any], out_dir: str, name: Optional[str] = No
         "torch_version": torch.__version__,
         "source": source,
         "source_sha256": source_sha256,
+        "source_path": source_path,
         "artifact": "model.pt",
         "artifact_sha256": art_sha,
         "random_weights": random_weights,
@@ -469,10 +470,8 @@ def export_checkpoint(src: str, out_dir: str, name: Optional[str] = None, cache_
     src_sha = entry["sha256"] if entry else sha256_file(path)
     if entry is not None and name is None:
         name = entry["name"]
-    # a file is recorded by its absolute path, so that `clip parity` finds
-    # the original from any working directory
-    source = src if entry is not None else os.path.abspath(path)
-    return export_state_dict(sd, out_dir, name=name, source=source, source_sha256=src_sha, entry=entry)
+    return export_state_dict(sd, out_dir, name=name, source=src, source_sha256=src_sha, entry=entry,
+                             source_path=os.path.abspath(path))
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -5,7 +5,7 @@ Usage:
     make_tiny.py --out DIR [--arch tiny-vit|tiny-rn] [--seed S]
 
 Writes DIR/model.pt and DIR/manifest.json exactly as export.py does, from a
-random checkpoint made by random_checkpoint.py (a state_dict in the released
+random checkpoint (kept as DIR/checkpoint.pt) made by random_checkpoint.py (a state_dict in the released
 dtype layout, so the export reads float16 weights like a real checkpoint).
 The same arch and seed give the same model.pt bytes with the same torch.
 """
@@ -31,14 +31,24 @@ def make_tiny(out_dir: str, arch: str = "tiny-vit", seed: int = DEFAULT_SEED) ->
     """Create and export the tiny model; returns the manifest."""
     if arch not in random_checkpoint.TINY_ARCHS:
         raise export.ExportError("unknown tiny arch %r; known: %s" % (arch, ", ".join(random_checkpoint.TINY_ARCHS)))
-    with tempfile.TemporaryDirectory(prefix="goclip-tiny-") as tmp:
-        ckpt = os.path.join(tmp, arch + ".pt")
-        random_checkpoint.write_checkpoint(arch, ckpt, "state_dict", seed)
-        with open(ckpt, "rb") as f:
-            sha = hashlib.sha256(f.read()).hexdigest()
-        sd, _ = export.read_state_dict(ckpt)
+    # The random checkpoint is kept beside the export (DIR/checkpoint.pt) and
+    # recorded as the manifest's source_path, so that `clip parity --model DIR`
+    # can run the reference on the very checkpoint the artifact came from.
+    os.makedirs(out_dir, exist_ok=True)
+    ckpt = os.path.abspath(os.path.join(out_dir, "checkpoint.pt"))
+    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".pt", dir=out_dir)
+    os.close(fd)
+    try:
+        random_checkpoint.write_checkpoint(arch, tmp, "state_dict", seed)
+        os.replace(tmp, ckpt)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    with open(ckpt, "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    sd, _ = export.read_state_dict(ckpt)
     return export.export_state_dict(sd, out_dir, name=arch, source="random_checkpoint:%s:seed=%d" % (arch, seed),
-                                    source_sha256=sha)
+                                    source_sha256=sha, source_path=ckpt)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -1,88 +1,69 @@
 #!/usr/bin/python3
-"""The PyTorch side of `clip parity`: run the reference CLIP on the inputs.
+"""Reference side of `clip parity`: CLIP in PyTorch on the ORIGINAL checkpoint.
 
 Usage:
-    parity_ref.py --checkpoint F --images-list L --texts-file T --device D
-                  --precision P --out DIR [--tokens-npy X] [--threads N]
+    parity_ref.py REQUEST.json OUTDIR
 
-F is the ORIGINAL checkpoint (an official TorchScript release or a state_dict),
-L a file of image paths and T a file of texts, one a line. The reference is the
-official `clip` package (github.com/openai/CLIP) when it is importable:
-clip.load(F, device=D, jit=False), clip.tokenize(texts, truncate=True) and its
-preprocess transform. Otherwise it is this project's export module
-(export.py's read_state_dict and build_loaded_model, the official module tree)
-with the official _transform rebuilt from torchvision and PIL; there is then
-no Python tokenizer, so the texts are encoded from goclip's token ids
-(--tokens-npy) and tokens.npy is not written.
+REQUEST.json (written by goclip) holds:
+    checkpoint     the original checkpoint file (official release or state_dict)
+    images         image file paths, in order
+    texts          texts, in order
+    tokens         an int64 [len(texts), context] .npy of goclip's token ids,
+                   used only when the official package is not importable
+    device         "cpu", "cuda" or "cuda:N"
+    precision      "fp32" or "fp16"
 
-All images go through the model in ONE batch and all texts in ONE batch.
-DIR receives tokens.npy (official package only), pixels.npy,
-image_features.npy, text_features.npy, logits_per_image.npy, probs.npy
-(float32; probs = logits_per_image.softmax(dim=-1)) and meta.json (versions).
+The model comes from the official `clip` package (github.com/openai/CLIP)
+when `import clip` works: clip.load(checkpoint, device, jit=False), its
+preprocess and clip.tokenize. Otherwise the project's own export module
+(clip_model.py, the same code export.py scripts) is built eagerly from the
+checkpoint's weights, images go through the same Pillow + torchvision
+transform as clip.clip._transform, and token ids cannot be checked (the
+project has no Python tokenizer): the text encoder then runs on goclip's ids.
 
-Exit status: 0 done; 3 a dependency is missing (torch, torchvision, PIL,
-numpy); 1 any other error. Errors are one line on stderr.
+OUTDIR receives tokens.npy (official package only), pixels.npy,
+encode_image.npy, encode_text.npy, logits_per_image.npy, probs.npy
+(logits_per_image.softmax(dim=-1), the reference README's zero-shot
+probabilities) and info.json (versions, and what each reference was).
+All images run as one batch and all texts as another, as goclip runs them.
+
+Exit status 0 on success; 3 when torch (or numpy, Pillow, torchvision) cannot
+be imported; 1 on other errors, with one line on stderr.
 """
 
-import argparse
 import json
 import os
 import platform
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+EXIT_MISSING = 3
+
+
+def fail(msg, code=1):
+    print("parity_ref: error: %s" % msg, file=sys.stderr)
+    sys.exit(code)
+
+
+try:
+    import torch
+    import numpy as np
+except ImportError as e:
+    fail("%s cannot import %s (%s); point GOCLIP_PYTHON at a Python with torch installed"
+         % (sys.executable, e.name or "a module", e), EXIT_MISSING)
+
 MEAN = (0.48145466, 0.4578275, 0.40821073)
 STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-class RefError(Exception):
-    """A user-facing error: one line on stderr, exit 1 (or its code)."""
-
-    def __init__(self, msg, code=1):
-        super().__init__(msg)
-        self.code = code
-
-
-def need(module, package):
-    """Import module or raise RefError with exit status 3 naming package."""
+def transform(n_px):
+    """clip.clip._transform(n_px), rebuilt from Pillow and torchvision."""
     try:
-        return __import__(module)
+        from PIL import Image
+        from torchvision.transforms import CenterCrop, Compose, InterpolationMode, Normalize, Resize, ToTensor
     except ImportError as e:
-        raise RefError("%s is not importable by %s (%s); install %s" % (module, sys.executable, e, package), 3) from None
-
-
-def official_clip():
-    """The official clip package, or None when it is not importable."""
-    try:
-        import clip  # noqa: F401
-    except ImportError:
-        return None
-    if not (hasattr(clip, "load") and hasattr(clip, "tokenize")):
-        return None  # some other package or folder called clip
-    return clip
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def read_lines(path):
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f if line.rstrip("\n") != ""]
-
-
-def official_transform(n_px):
-    """The official clip._transform, built from torchvision and PIL."""
-    need("PIL", "Pillow (Debian: python3-pil)")
-    need("torchvision", "torchvision (Debian: python3-torchvision)")
-    from torchvision.transforms import CenterCrop, Compose, InterpolationMode, Normalize, Resize, ToTensor
+        fail("%s cannot import %s (%s); install Pillow and torchvision (Debian: python3-pil python3-torchvision)"
+             % (sys.executable, e.name or "a module", e), EXIT_MISSING)
     return Compose([
         Resize(n_px, interpolation=InterpolationMode.BICUBIC),
         CenterCrop(n_px),
@@ -92,128 +73,134 @@ def official_transform(n_px):
     ])
 
 
-def load_reference(args, torch):
-    """(model, preprocess, tokenize or None, reference description)."""
-    clip = official_clip()
-    device = args.device
-    if clip is not None:
-        model, preprocess = clip.load(args.checkpoint, device=device, jit=False)
-        if args.precision == "fp32":
-            model = model.float()
-        model.eval()
-        version = "unknown"
-        try:
-            from importlib import metadata
-            version = metadata.version("clip")
-        except Exception:  # not installed as a distribution
-            pass
-        ctx = int(getattr(model, "context_length", 77))
-        return model, preprocess, lambda texts: clip.tokenize(texts, context_length=ctx, truncate=True), "openai clip " + version
-    sys.path.insert(0, HERE)
-    import export  # the project's export module (official module tree)
+def open_image(path):
+    from PIL import Image
     try:
-        sd, _kind = export.read_state_dict(args.checkpoint)
+        return Image.open(path)
+    except (OSError, ValueError) as e:
+        fail("%s: %s" % (path, e))
+
+
+def load_official(clip, req, device):
+    how = "clip.load(checkpoint, jit=False) of the official package"
+    try:
+        model, preprocess = clip.load(req["checkpoint"], device=device, jit=False)
+    except Exception:  # clip.load reads only TorchScript archives with some torch versions
+        sys.path.insert(0, HERE)
+        import export
+        from clip.model import build_model
+        try:
+            sd, _ = export.read_state_dict(req["checkpoint"])
+        except export.ExportError as e:
+            fail(str(e))
+        model = build_model(dict(sd)).to(device)
+        if device == "cpu":
+            model.float()
+        preprocess = clip.clip._transform(model.visual.input_resolution)
+        how = "clip.model.build_model of the official package on the checkpoint's state_dict (clip.load cannot read this file)"
+    if req["precision"] == "fp32":
+        model = model.float()
+    model.eval()
+    res = model.visual.input_resolution
+    tokens = clip.tokenize(req["texts"], context_length=model.context_length, truncate=True)
+    return model, preprocess, tokens, {
+        "implementation": "official clip package (%s)" % os.path.dirname(clip.__file__),
+        "model": how,
+        "tokens": "clip.tokenize(truncate=True) of the official package",
+        "pixels": "clip.clip._transform of the official package (Pillow + torchvision)",
+        "resolution": res,
+    }
+
+
+def load_project(req, device):
+    sys.path.insert(0, HERE)
+    import export  # the project's export module: reads checkpoints like export.py
+    try:
+        sd, _ = export.read_state_dict(req["checkpoint"])
         model, arch = export.build_loaded_model(export.clean_state_dict(sd))
     except export.ExportError as e:
-        raise RefError(str(e)) from None
-    if args.precision == "fp16":
-        export.clip_model.apply_half_layout(model)  # the official CUDA layout
+        fail(str(e))
+    if req["precision"] == "fp16":
+        export.clip_model.apply_half_layout(model)
     model = model.to(device).eval()
-    return model, official_transform(arch["image_resolution"]), None, "goclip export module"
+    tokens = torch.from_numpy(np.load(req["tokens"])).long()
+    return model, transform(arch["image_resolution"]), tokens, {
+        "implementation": "project export module (export/clip_model.py, eager); the official clip package is not importable",
+        "model": "export/clip_model.py (eager, the code export.py scripts) with the checkpoint's weights",
+        "tokens": None,
+        "pixels": "Pillow + torchvision, the composition of clip.clip._transform",
+        "resolution": arch["image_resolution"],
+    }
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description="Reference side of `clip parity`.")
-    ap.add_argument("--checkpoint", required=True)
-    ap.add_argument("--images-list", required=True)
-    ap.add_argument("--texts-file", required=True)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--tokens-npy", help="token ids to encode when the official tokenizer is absent")
-    ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
-    torch = need("torch", "PyTorch (Debian: python3-torch; or pip install torch)")
-    np = need("numpy", "numpy (Debian: python3-numpy)")
-    args = ap.parse_args(argv)
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise RefError("device %s: this torch (%s) sees no CUDA device" % (args.device, torch.__version__))
-    if args.precision == "fp16" and not args.device.startswith("cuda"):
-        raise RefError("fp16 needs a CUDA device, as in the reference's clip.load")
-    images = read_lines(args.images_list)
-    texts = read_lines(args.texts_file)
-    if not images or not texts:
-        raise RefError("no images or no texts given")
-
-    model, preprocess, tokenize, reference = load_reference(args, torch)
-    from PIL import Image
-    pix = []
-    for p in images:
-        try:
-            with Image.open(p) as im:
-                pix.append(preprocess(im))
-        except OSError as e:
-            raise RefError("%s: %s" % (p, e)) from None
-    pixels = torch.stack(pix)
-    if tokenize is not None:
-        tokens = tokenize(texts)
-    elif args.tokens_npy:
-        tokens = torch.from_numpy(np.load(args.tokens_npy).astype(np.int64))
+def main(argv):
+    if len(argv) != 2:
+        fail("usage: parity_ref.py REQUEST.json OUTDIR", 2)
+    with open(argv[0], "r", encoding="utf-8") as f:
+        req = json.load(f)
+    out = argv[1]
+    device = req.get("device") or "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        fail("device %s requested but this torch (%s) sees no CUDA device" % (device, torch.__version__))
+    torch.set_grad_enabled(False)
+    try:
+        import clip  # the official package, when installed
+        if not hasattr(clip, "tokenize") or not hasattr(clip, "load"):
+            clip = None
+    except ImportError:
+        clip = None
+    if clip is not None:
+        model, preprocess, tokens, info = load_official(clip, req, device)
     else:
-        raise RefError("the official clip package is not importable and no --tokens-npy was given")
+        model, preprocess, tokens, info = load_project(req, device)
+    if tokens.shape[0] != len(req["texts"]):
+        fail("%d token rows for %d texts" % (tokens.shape[0], len(req["texts"])))
 
-    dev = torch.device(args.device)
-    with torch.no_grad():
-        px, tk = pixels.to(dev), tokens.to(dev)
-        image_features = model.encode_image(px)
-        text_features = model.encode_text(tk)
-        logits_per_image, _ = model(px, tk)
-        probs = logits_per_image.softmax(dim=-1)
-
-    os.makedirs(args.out, exist_ok=True)
+    pixels = torch.stack([preprocess(open_image(p)) for p in req["images"]])
+    img = model.encode_image(pixels.to(device))
+    txt = model.encode_text(tokens.to(device))
+    logits_per_image, _ = model(pixels.to(device), tokens.to(device))
+    probs = logits_per_image.softmax(dim=-1)
 
     def save(name, t):
-        np.save(os.path.join(args.out, name + ".npy"), t.detach().cpu().float().numpy())
+        np.save(os.path.join(out, name + ".npy"), t.detach().float().cpu().numpy())
 
-    if tokenize is not None:
-        np.save(os.path.join(args.out, "tokens.npy"), tokens.cpu().numpy().astype(np.int64))
+    if info["tokens"] is not None:
+        np.save(os.path.join(out, "tokens.npy"), tokens.long().cpu().numpy())
     save("pixels", pixels)
-    save("image_features", image_features)
-    save("text_features", text_features)
+    save("encode_image", img)
+    save("encode_text", txt)
     save("logits_per_image", logits_per_image)
     save("probs", probs)
 
-    tv = None
+    info.update({
+        "python": sys.version.split()[0],
+        "python_executable": sys.executable,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "device": device,
+        "device_name": torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else platform.processor() or platform.machine(),
+        "precision": req["precision"],
+        "torch_threads": torch.get_num_threads(),
+    })
     try:
         import torchvision
-        tv = torchvision.__version__
+        info["torchvision"] = torchvision.__version__
     except ImportError:
         pass
-    meta = {
-        "reference": reference,
-        "official_tokenizer": tokenize is not None,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torchvision": tv,
-        "cuda": torch.version.cuda,
-        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu_name(),
-        "threads": torch.get_num_threads(),
-    }
-    with open(os.path.join(args.out, "meta.json"), "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=2)
+    try:
+        import PIL
+        info["pillow"] = PIL.__version__
+    except ImportError:
+        pass
+    with open(os.path.join(out, "info.json"), "w", encoding="utf-8") as f:
+        json.dump(info, f, indent=1)
     return 0
 
 
 if __name__ == "__main__":
     try:
-        sys.exit(main())
-    except RefError as e:
-        print("parity_ref: error: %s" % e, file=sys.stderr)
-        sys.exit(e.code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except (OSError, RuntimeError, ValueError) as e:
+        sys.exit(main(sys.argv[1:]))
+    except Exception as e:  # torch errors: one line, not a C++ trace
         s = str(e).strip()
-        print("parity_ref: error: %s" % ((s.splitlines()[0] if s else type(e).__name__)[:300]), file=sys.stderr)
-        sys.exit(1)
+        fail(s.splitlines()[0][:300] if s else type(e).__name__)

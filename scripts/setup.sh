@@ -31,8 +31,9 @@ need=(cmake g++ make libjpeg62-turbo-dev zlib1g-dev git)
 if [ -z "${Torch_DIR:-}" ]; then
   # Debian's torch; OpenBLAS is the BLAS the reference outputs were made with.
   need+=(libtorch-dev python3-torch python3-numpy libopenblas0-pthread)
-  # the reference side of `clip parity` without the official clip package
-  need+=(python3-torchvision python3-pil)
+  # `clip parity`'s reference preprocessing, and the venv its tests use as a
+  # Python without torch.
+  need+=(python3-torchvision python3-pil python3-venv)
 fi
 missing=()
 for p in "${need[@]}"; do
@@ -73,7 +74,7 @@ mkdir -p "$prefix/bin"
 install -m 0755 bin/clip "$prefix/bin/clip"
 
 # --- 4. the demo model ---------------------------------------------------------
-if [ -z "${Torch_DIR:-}" ] && [ ! -f models/tiny-vit/manifest.json ]; then
+if [ -z "${Torch_DIR:-}" ] && { [ ! -f models/tiny-vit/manifest.json ] || [ ! -f models/tiny-vit/checkpoint.pt ]; }; then
   log "making the demo model models/tiny-vit (random weights, official ViT architecture)"
   "$python" export/make_tiny.py --arch tiny-vit --out models/tiny-vit >/dev/null
 fi

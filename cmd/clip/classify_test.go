@@ -158,7 +158,7 @@ func TestHelpAndDoctor(t *testing.T) {
 	if code, _, _ := clipRun(t, ""); code != 2 {
 		t.Errorf("no args: status %d", code)
 	}
-	if code, _, errs := clipRun(t, "", "frobnicate"); code != 2 || !strings.Contains(errs, "unknown command") {
+	if code, _, errs := clipRun(t, "", "frobnicate"); code != 2 || !strings.Contains(errs, "unknown command") || strings.Count(errs, "\n") != 2 {
 		t.Errorf("unknown command: %d %q", code, errs)
 	}
 	if code, out, _ := clipRun(t, "", "embed", "--help"); code != 0 || !strings.Contains(out, "--pixels-npy") {

@@ -83,8 +83,7 @@ func run(ctx context.Context, e *env, args []string) (status int) {
 	}
 	c := find(args[0])
 	if c == nil {
-		fmt.Fprintf(e.stderr, "clip: unknown command %q\n\n", args[0])
-		printHelp(e.stderr)
+		fmt.Fprintf(e.stderr, "clip: unknown command %q\nRun \"clip help\" for the list of commands.\n", args[0])
 		return 2
 	}
 	specs := append([]flagSpec{{name: "help", kind: boolArg, usage: "show this help"}, {name: "h", kind: boolArg, usage: "show this help"}}, c.flags...)

@@ -3,36 +3,48 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/internal/parity"
-	"github.com/goclip/goclip/internal/report"
+	"github.com/goclip/goclip/internal/pyexport"
 )
+
+// defaultParityTexts is the built-in text set: captions, the demo labels,
+// an empty text, a literal end token, non-Latin scripts, emoji, HTML
+// entities, mojibake and a text longer than the context (truncated).
+var defaultParityTexts = []string{
+	"a photo of a cat",
+	"a red circle",
+	"a blue square",
+	"a green triangle",
+	"",
+	"hello <|endoftext|> world",
+	"一只猫的照片",
+	"👨‍👩‍👧 family at the beach",
+	"Caf\u00e9 &amp; cr\u00e8me br\u00fbl\u00e9e",
+	"doesnâ€™t fix itself",
+	strings.Repeat("a very long caption that goes on ", 12),
+}
 
 func parityCmd() *command {
 	return &command{
 		name:    "parity",
-		summary: "check goclip against PyTorch on this machine, stage by stage (tokens, pixels, features, logits, probabilities)",
-		usage:   `parity --model M [--checkpoint F] [--device D] [--precision P] [--images FILES|--images-dir D] [--texts-file F] [--html report.html] [--json] [--tol "stage=value,..."]`,
+		summary: "compare goclip with PyTorch (official clip package, else the export module) stage by stage on this machine",
+		usage:   "parity --model M [--checkpoint F] [--device D] [--precision P] [--images FILES|--images-dir D] [--texts-file F] [--html report.html] [--json] [--tol [STAGE=]V]...",
 		flags: []flagSpec{
 			{name: "model", kind: valueArg, usage: "official name (ViT-B/32, RN50, ...) or export directory"},
-			{name: "checkpoint", kind: valueArg, usage: "the original checkpoint the reference loads (default: the manifest's source, or an official name's cached download)"},
-			{name: "device", kind: valueArg, usage: "auto (default), cpu, cuda or cuda:N"},
+			{name: "checkpoint", kind: valueArg, usage: "original checkpoint for the reference (default: the official name's download, else the manifest's source)"},
+			{name: "device", kind: valueArg, usage: "auto (default), cpu, cuda or cuda:N (both sides)"},
 			{name: "precision", kind: valueArg, usage: "auto (default: fp16 on CUDA, fp32 on CPU), fp32 or fp16"},
-			{name: "images", kind: multiArg, usage: "image files (default: the built-in demo images)"},
-			{name: "images-dir", kind: valueArg, usage: "a folder of images"},
-			{name: "texts-file", kind: valueArg, usage: "texts, one a line (default: 8 built-in texts)"},
-			{name: "html", kind: valueArg, usage: "also write an HTML page with the stage table and the worst images"},
-			{name: "json", kind: boolArg, usage: "print the report as one JSON object"},
-			{name: "tol", kind: valueArg, usage: "tolerances by stage, \"encode_image=1e-4,probs=1e-3\" (stages: " + strings.Join(parity.Stages, ", ") + ")"},
-			{name: "vocab", kind: valueArg, usage: "BPE vocabulary file (else $CLIP_VOCAB, else the cache, else download)"},
-			{name: "threads", kind: valueArg, usage: "intra-op threads of both sides (default: the cores this process may use, at most 16)"},
+			{name: "images", kind: multiArg, usage: "image files (default: the demo images in testdata/images)"},
+			{name: "images-dir", kind: valueArg, usage: "every image below DIR (each side runs all images as one batch: keep it to tens)"},
+			{name: "texts-file", kind: valueArg, usage: "texts, one a line (default: a built-in set)"},
+			{name: "html", kind: valueArg, usage: "also write an HTML page with the stage table and the images"},
+			{name: "json", kind: boolArg, usage: "print the report as JSON"},
+			{name: "tol", kind: valueArg, usage: "tolerance, max|diff|/max|ref|: STAGE=V (tokens, pixels, encode_image, encode_text, logits, probs) or V for all float stages; repeatable"},
 		},
 		run: runParity,
 	}
@@ -43,149 +55,117 @@ func runParity(ctx context.Context, e *env, a *parsedArgs) error {
 	if model == "" {
 		return usagef("--model is required (one of %v, or an export directory)", clip.AvailableModels())
 	}
-	images := a.values["images"]
-	if d := a.str("images-dir", ""); d != "" {
-		if len(images) > 0 {
-			return usagef("give --images or --images-dir, not both")
-		}
-		var err error
-		rel, err := clip.ListImages(d, nil)
-		if err != nil {
-			return err
-		}
-		if len(rel) == 0 {
-			return &exitError{code: 1, msg: "no images in " + d}
-		}
-		for _, r := range rel {
-			images = append(images, filepath.Join(d, r))
-		}
+	if len(a.positional) > 0 {
+		return usagef("unexpected argument %q (images go after --images)", a.positional[0])
 	}
-	if len(images) == 0 { // the demo images, kept until the page is written
-		dir, err := os.MkdirTemp("", "goclip-parity-images-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		if images, err = parity.WriteDemoImages(dir); err != nil {
-			return err
-		}
-	}
-	var texts []string
-	if f := a.str("texts-file", ""); f != "" {
-		var err error
-		if texts, err = readLines(f); err != nil {
-			return &exitError{code: 1, msg: err.Error()}
-		}
-		if len(texts) == 0 {
-			return &exitError{code: 1, msg: "no texts in " + f}
-		}
-	}
-	threads, err := a.integer("threads", 0)
-	if err != nil {
-		return err
-	}
-	if threads < 0 {
-		return usagef("--threads must not be negative")
-	}
-	if threads == 0 {
-		threads = defaultThreads()
-	}
-	tolSpec := a.str("tol", "")
-	if err := parity.ParseTolerances(tolSpec, parity.DefaultTolerances(false, false)); err != nil {
+	if err := parity.ParseTolerances(parity.Tolerances{}, a.values["tol"]); err != nil {
 		return usagef("--tol: %v", err)
 	}
-	opts := []clip.Option{
-		clip.WithDevice(a.str("device", "auto")),
-		clip.WithPrecision(clip.Precision(a.str("precision", "auto"))),
-		clip.WithProgress(progressWriter(e)),
-	}
-	if v := a.str("vocab", ""); v != "" {
-		opts = append(opts, clip.WithVocab(v))
-	}
-	rep, err := parity.Run(ctx, parity.Options{
-		Model: model, Checkpoint: a.str("checkpoint", ""), LoadOptions: opts,
-		Images: images, Texts: texts, TolSpec: tolSpec, Threads: threads, Version: version,
-	})
-	if errors.Is(err, parity.ErrNoCheckpoint) {
-		return &exitError{code: 1, msg: err.Error()}
-	}
+	script, err := pyexport.Script()
 	if err != nil {
 		return err
 	}
+	exportDir := filepath.Dir(script)
+	images, err := parityImages(a, exportDir)
+	if err != nil {
+		return err
+	}
+	texts, err := parityTexts(a)
+	if err != nil {
+		return err
+	}
+	rep, err := parity.Run(ctx, parity.Options{
+		Model: model, Checkpoint: a.str("checkpoint", ""),
+		Device: a.str("device", ""), Precision: a.str("precision", ""),
+		Images: images, Texts: texts, Tol: a.values["tol"],
+		Python: pyexport.Python(), RefScript: filepath.Join(exportDir, "parity_ref.py"),
+		Version:     version,
+		LoadOptions: []clip.Option{clip.WithProgress(progressWriter(e))},
+	})
+	if err != nil {
+		return err
+	}
+	out := bufio.NewWriter(e.stdout)
 	if a.bools["json"] {
-		enc := json.NewEncoder(e.stdout)
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else if err := rep.WriteText(e.stdout); err != nil {
+		err = rep.WriteJSON(out)
+	} else {
+		err = rep.WriteText(out)
+	}
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
 		return err
 	}
 	if page := a.str("html", ""); page != "" {
-		if err := writePage(e, page, func(f *os.File) error { return report.WriteParityPage(f, parityPage(rep), report.PageOptions{}) }); err != nil {
+		if err := writePage(e, page, func(f *os.File) error { return rep.WriteHTML(f, filepath.Dir(page)) }); err != nil {
 			return err
 		}
 	}
-	if !rep.Passed() {
-		return &exitError{code: 1, msg: "FAIL: first failing stage " + rep.FirstFailure}
+	if !rep.Pass {
+		msg := "" // the text report ends with the verdict already
+		if a.bools["json"] {
+			msg = rep.Verdict()
+		}
+		return &exitError{code: 1, msg: msg}
 	}
 	return nil
 }
 
-// parityPage turns a parity report into the report package's page data.
-func parityPage(r *parity.Report) report.Parity {
-	v := r.Versions
-	p := report.Parity{
-		Model: r.Model, Verdict: r.Verdict, FirstFailure: r.FirstFailure,
-		Versions: [][2]string{
-			{"goclip", v.Goclip}, {"libtorch", v.Libtorch}, {"reference", v.Reference},
-			{"python torch", v.PythonTorch}, {"torchvision", v.Torchvision}, {"CUDA", v.CUDA},
-			{"device", v.Device + " " + v.Precision + " (" + v.DeviceName + ")"},
-			{"artifact sha256", v.ArtifactSHA256}, {"checkpoint", v.Checkpoint}, {"checkpoint sha256", v.CheckpointSHA256},
-		},
-	}
-	if r.RandomWeights {
-		p.Notice = "Note: " + fmt.Sprintf(randomNote, r.Model) + "; the comparison is still exact."
-	}
-	for _, s := range r.Stages {
-		row := report.ParityStage{Name: s.Name, Status: s.Status, Note: s.Note, Tolerance: s.Tolerance.String()}
-		if s.Status != parity.StatusNotChecked {
-			row.MaxAbs, row.MaxRel = fmt.Sprintf("%.3g", s.MaxAbs), fmt.Sprintf("%.3g", s.MaxRel)
-			row.Identical = fmt.Sprintf("%d/%d", s.RowsIdentical, s.Rows)
+// parityImages returns --images, the files below --images-dir, or the demo
+// images of testdata/images beside export/.
+func parityImages(a *parsedArgs, exportDir string) ([]string, error) {
+	files := a.values["images"]
+	if dir := a.str("images-dir", ""); dir != "" {
+		if len(files) > 0 {
+			return nil, usagef("give --images or --images-dir, not both")
 		}
-		for _, w := range s.Worst {
-			row.Worst = append(row.Worst, fmt.Sprintf("%s %.3g", w.Input, w.MaxAbs))
-			if w.File != "" && len(p.WorstImages) < 6 && !hasImage(p.WorstImages, w.File) {
-				p.WorstImages = append(p.WorstImages, report.ParityImage{File: w.File, Stage: s.Name, MaxAbs: w.MaxAbs})
+		list, err := clip.ListImages(dir, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range list {
+			files = append(files, filepath.Join(dir, f))
+		}
+		if len(files) == 0 {
+			return nil, &exitError{code: 1, msg: "no images below " + dir}
+		}
+	}
+	if len(files) > 0 {
+		for _, f := range files {
+			if st, err := os.Stat(f); err != nil {
+				return nil, &exitError{code: 1, msg: err.Error()}
+			} else if !st.Mode().IsRegular() {
+				return nil, &exitError{code: 1, msg: f + ": not a regular file"}
 			}
 		}
-		p.Stages = append(p.Stages, row)
+		return files, nil
 	}
-	return p
+	demo := filepath.Join(filepath.Dir(exportDir), "testdata", "images")
+	files, err := clip.ListImages(demo, nil)
+	if err != nil || len(files) == 0 {
+		return nil, usagef("no --images given and the demo images (%s) are not there", demo)
+	}
+	for i, f := range files {
+		files[i] = filepath.Join(demo, f)
+	}
+	return files, nil
 }
 
-func hasImage(imgs []report.ParityImage, f string) bool {
-	for _, i := range imgs {
-		if i.File == f {
-			return true
-		}
+// parityTexts returns the lines of --texts-file (blank lines kept: an empty
+// text is a valid input), or the built-in set.
+func parityTexts(a *parsedArgs) ([]string, error) {
+	p := a.str("texts-file", "")
+	if p == "" {
+		return defaultParityTexts, nil
 	}
-	return false
-}
-
-// readLines reads the non-blank lines of a file (without line ends).
-func readLines(path string) ([]string, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(p)
 	if err != nil {
-		return nil, err
+		return nil, &exitError{code: 1, msg: err.Error()}
 	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 1<<20)
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) != "" {
-			out = append(out, sc.Text())
-		}
+	s := strings.TrimSuffix(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
+	if s == "" {
+		return nil, &exitError{code: 1, msg: p + " holds no texts"}
 	}
-	return out, sc.Err()
+	return strings.Split(s, "\n"), nil
 }

@@ -8,7 +8,8 @@ import (
 	"strings"
 )
 
-// The stages, in the order they are checked.
+// Stage names, in the order the chain runs them. The first stage that
+// exceeds its tolerance is the one reported as failing.
 const (
 	StageTokens      = "tokens"
 	StagePixels      = "pixels"
@@ -18,195 +19,177 @@ const (
 	StageProbs       = "probs"
 )
 
-// Stages lists the stage names in order.
+// Stages lists the stage names in chain order.
 var Stages = []string{StageTokens, StagePixels, StageEncodeImage, StageEncodeText, StageLogits, StageProbs}
 
-// Statuses of a stage.
+// Status of a stage.
 const (
 	StatusPass       = "pass"
-	StatusFail       = "fail"
+	StatusFail       = "FAIL"
 	StatusNotChecked = "not checked"
 )
 
-// Tolerance bounds one stage: the largest allowed max abs difference
-// (Relative false) or max abs difference over the largest |reference|
-// value of the stage (Relative true).
-type Tolerance struct {
-	Value    float64 `json:"value"`
-	Relative bool    `json:"relative"`
-}
+// Tolerances maps a stage name to the largest accepted relative difference:
+// max|goclip - reference| / max|reference|. Zero means bit-identical.
+type Tolerances map[string]float64
 
-// String is "0 (exact)", "1e-05 rel" or "0.001 abs".
-func (t Tolerance) String() string {
-	v := strconv.FormatFloat(t.Value, 'g', -1, 64)
-	switch {
-	case t.Value == 0:
-		return "0 (exact)"
-	case t.Relative:
-		return v + " rel"
+// DefaultTolerances returns the defaults for a device and precision: token
+// ids and pixels exact everywhere; on the CPU in fp32 1e-5 for features,
+// logits and probabilities; on CUDA 1e-4 in fp32 (cuDNN may pick other
+// kernels run to run) and 1e-2 in fp16 (one float16 ulp is ~1e-3).
+func DefaultTolerances(device, precision string) Tolerances {
+	feat := 1e-5
+	if strings.HasPrefix(device, "cuda") {
+		feat = 1e-4
+		if precision == "fp16" {
+			feat = 1e-2
+		}
 	}
-	return v + " abs"
-}
-
-// DefaultTolerances are the tolerances of a device and precision: token
-// ids and pixels exact; features and logits 1e-5 relative in float32 (CPU
-// or CUDA) and 2e-3 in CUDA float16; probabilities 1e-5 absolute in float32
-// and 1e-3 in float16.
-func DefaultTolerances(cuda, fp16 bool) map[string]Tolerance {
-	feat, probs := 1e-5, 1e-5
-	if cuda && fp16 {
-		feat, probs = 2e-3, 1e-3
-	}
-	return map[string]Tolerance{
-		StageTokens:      {0, false},
-		StagePixels:      {0, false},
-		StageEncodeImage: {feat, true},
-		StageEncodeText:  {feat, true},
-		StageLogits:      {feat, true},
-		StageProbs:       {probs, false},
+	return Tolerances{
+		StageTokens: 0, StagePixels: 0,
+		StageEncodeImage: feat, StageEncodeText: feat, StageLogits: feat, StageProbs: feat,
 	}
 }
 
-// ParseTolerances applies overrides "stage=value,stage=value" to tol (in
-// place): each value keeps its stage's kind (relative or absolute).
-func ParseTolerances(spec string, tol map[string]Tolerance) error {
-	for _, part := range strings.Split(spec, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
+// ParseTolerances applies --tol values to t: "stage=value" (comma-separated
+// or repeated) sets one stage; a bare value sets every float stage
+// (encode_image, encode_text, logits, probs).
+func ParseTolerances(t Tolerances, specs []string) error {
+	for _, spec := range specs {
+		for _, item := range strings.Split(spec, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				continue
+			}
+			name, val, named := strings.Cut(item, "=")
+			if !named {
+				val = name
+			}
+			v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+			if err != nil || v < 0 || math.IsNaN(v) {
+				return fmt.Errorf("tolerance %q: want a non-negative number", item)
+			}
+			if !named {
+				for _, s := range []string{StageEncodeImage, StageEncodeText, StageLogits, StageProbs} {
+					t[s] = v
+				}
+				continue
+			}
+			name = strings.TrimSpace(name)
+			if !knownStage(name) {
+				return fmt.Errorf("tolerance %q: unknown stage %q (stages: %s)", item, name, strings.Join(Stages, ", "))
+			}
+			t[name] = v
 		}
-		name, val, ok := strings.Cut(part, "=")
-		name = strings.TrimSpace(name)
-		if !ok {
-			return fmt.Errorf("tolerance %q: want stage=value", part)
-		}
-		t, known := tol[name]
-		if !known {
-			return fmt.Errorf("tolerance %q: unknown stage %q (stages: %s)", part, name, strings.Join(Stages, ", "))
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-		if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("tolerance %q: want a finite number >= 0", part)
-		}
-		t.Value = v
-		tol[name] = t
 	}
 	return nil
 }
 
-// Stage is the comparison of one stage.
-type Stage struct {
-	Name      string    `json:"stage"`
-	Status    string    `json:"status"`         // pass, fail or not checked
-	Note      string    `json:"note,omitempty"` // why not checked, or what failed
-	MaxAbs    float64   `json:"max_abs"`        // max |goclip - reference|
-	MaxRel    float64   `json:"max_rel"`        // MaxAbs / max |reference|
-	Tolerance Tolerance `json:"tolerance"`
-	// RowsIdentical of Rows rows (one per image or text) are bit-identical.
-	RowsIdentical int `json:"rows_identical"`
-	Rows          int `json:"rows"`
-	// Worst are the (at most 3) inputs whose rows differ most.
-	Worst []Worst `json:"worst,omitempty"`
-}
-
-// Worst is one input with a differing row.
-type Worst struct {
-	Input  string  `json:"input"`
-	File   string  `json:"file,omitempty"` // the image file, for image rows
-	MaxAbs float64 `json:"max_abs"`
-}
-
-// Passed reports whether the stage is within its tolerance.
-func (s Stage) Passed() bool { return s.Status != StatusFail }
-
-// compare compares got against ref, both [len(names), cols] row-major.
-func compare(name string, got, ref []float32, names []string, tol Tolerance) Stage {
-	st := Stage{Name: name, Tolerance: tol, Rows: len(names)}
-	if len(got) != len(ref) || len(names) == 0 || len(ref)%len(names) != 0 {
-		st.Status, st.Note = StatusFail, fmt.Sprintf("shapes differ: goclip %d values, reference %d, for %d rows", len(got), len(ref), len(names))
-		return st
+func knownStage(name string) bool {
+	for _, s := range Stages {
+		if s == name {
+			return true
+		}
 	}
-	cols := len(ref) / len(names)
+	return false
+}
+
+// Worst is one input among those that differ most.
+type Worst struct {
+	Input  string  `json:"input"`   // file name or text
+	MaxAbs float64 `json:"max_abs"` // largest |difference| in its row
+}
+
+// Stage is the comparison of one stage of the chain.
+type Stage struct {
+	Name      string  `json:"name"`
+	Reference string  `json:"reference"` // what the reference values are
+	Status    string  `json:"status"`    // pass, FAIL or "not checked"
+	Note      string  `json:"note,omitempty"`
+	Rows      int     `json:"rows"`
+	Identical int     `json:"rows_identical"` // rows bit-identical to the reference
+	MaxAbs    float64 `json:"max_abs"`
+	MaxRel    float64 `json:"max_rel"` // MaxAbs / max|reference|
+	Tol       float64 `json:"tolerance"`
+	Worst     []Worst `json:"worst,omitempty"` // rows that differ, largest first (at most 3)
+}
+
+// maxWorst is how many differing inputs a stage names.
+const maxWorst = 3
+
+// compare fills a stage from goclip's and the reference's values, both
+// rows×cols, row-major; names label the rows. A shape mismatch fails the
+// stage with a note.
+func compare(st *Stage, got, want []float64, rows int, names []string, tol float64) {
+	st.Rows, st.Tol = rows, tol
+	if len(got) != len(want) || rows <= 0 || len(want)%rows != 0 {
+		st.Status = StatusFail
+		st.Note = fmt.Sprintf("shape mismatch: goclip has %d values, the reference %d (%d rows)", len(got), len(want), rows)
+		st.MaxAbs, st.MaxRel = math.Inf(1), math.Inf(1)
+		return
+	}
+	cols := len(want) / rows
 	var maxRef float64
+	for _, v := range want {
+		maxRef = math.Max(maxRef, math.Abs(v))
+	}
 	var worst []Worst
-	for r := range names {
-		identical := true
+	for r := 0; r < rows; r++ {
 		var rowMax float64
-		for c := r * cols; c < (r+1)*cols; c++ {
-			g, f := float64(got[c]), float64(ref[c])
-			maxRef = math.Max(maxRef, math.Abs(f))
-			if math.Float32bits(got[c]) != math.Float32bits(ref[c]) {
-				identical = false
+		same := true
+		for c := 0; c < cols; c++ {
+			g, w := got[r*cols+c], want[r*cols+c]
+			if math.Float64bits(g) != math.Float64bits(w) && !(g == w) {
+				same = false
 			}
-			d := math.Abs(g - f)
-			if math.IsNaN(d) && !(math.IsNaN(g) && math.IsNaN(f)) {
+			d := math.Abs(g - w)
+			if math.IsNaN(d) {
 				d = math.Inf(1)
 			}
 			rowMax = math.Max(rowMax, d)
 		}
-		if identical {
-			st.RowsIdentical++
-		}
-		if rowMax > 0 {
-			worst = append(worst, Worst{Input: names[r], MaxAbs: rowMax})
+		if same {
+			st.Identical++
+			continue
 		}
 		st.MaxAbs = math.Max(st.MaxAbs, rowMax)
+		name := fmt.Sprintf("row %d", r)
+		if r < len(names) {
+			name = names[r]
+		}
+		worst = append(worst, Worst{Input: name, MaxAbs: rowMax})
 	}
-	sort.SliceStable(worst, func(i, j int) bool { return worst[i].MaxAbs > worst[j].MaxAbs })
-	st.Worst = worst[:min(3, len(worst))]
+	sort.SliceStable(worst, func(a, b int) bool { return worst[a].MaxAbs > worst[b].MaxAbs })
+	if len(worst) > maxWorst {
+		worst = worst[:maxWorst]
+	}
+	st.Worst = worst
 	switch {
 	case st.MaxAbs == 0:
-	case maxRef > 0:
-		st.MaxRel = st.MaxAbs / maxRef
-	default:
+		st.MaxRel = 0
+	case maxRef == 0:
 		st.MaxRel = math.Inf(1)
-	}
-	measure := st.MaxAbs
-	if tol.Relative {
-		measure = st.MaxRel
+	default:
+		st.MaxRel = st.MaxAbs / maxRef
 	}
 	st.Status = StatusPass
-	if !(measure <= tol.Value) {
+	if st.MaxRel > tol || (tol == 0 && st.Identical != rows) {
 		st.Status = StatusFail
-		st.Note = fmt.Sprintf("%s %.3g exceeds the tolerance %s", map[bool]string{true: "relative difference", false: "difference"}[tol.Relative], measure, tol)
 	}
-	return st
 }
 
-// compareTokens compares token rows; any difference fails.
-func compareTokens(got [][]int32, ref []int64, names []string, tol Tolerance) Stage {
-	flat := make([]float32, 0, len(ref))
-	for _, row := range got {
-		for _, v := range row {
-			flat = append(flat, float32(v))
-		}
+func float32s(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
 	}
-	refF := make([]float32, len(ref))
-	for i, v := range ref {
-		refF[i] = float32(v) // token ids < 2^24 are exact in float32
-	}
-	st := compare(StageTokens, flat, refF, names, tol)
-	st.MaxRel = 0 // ids are labels, not magnitudes
-	return st
+	return out
 }
 
-// softmaxRows is the softmax of each row of m ([rows, cols]), computed in
-// float64 and rounded to float32.
-func softmaxRows(data []float32, cols int) []float32 {
-	out := make([]float32, len(data))
-	for r := 0; r+cols <= len(data) && cols > 0; r += cols {
-		row := data[r : r+cols]
-		maxv := math.Inf(-1)
-		for _, v := range row {
-			maxv = math.Max(maxv, float64(v))
-		}
-		var sum float64
-		for _, v := range row {
-			sum += math.Exp(float64(v) - maxv)
-		}
-		for j, v := range row {
-			out[r+j] = float32(math.Exp(float64(v)-maxv) / sum)
-		}
+func int64s(v []int64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
 	}
 	return out
 }

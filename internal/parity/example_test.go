@@ -6,22 +6,20 @@ import (
 	"github.com/goclip/goclip/internal/parity"
 )
 
-// The tolerances of a CPU float32 check, two of them widened as by
-// "clip parity --tol encode_image=1e-4,probs=1e-3".
+// The defaults on a CUDA fp16 run, with two --tol values on top.
 func ExampleParseTolerances() {
-	tol := parity.DefaultTolerances(false, false)
-	if err := parity.ParseTolerances("encode_image=1e-4,probs=1e-3", tol); err != nil {
+	tol := parity.DefaultTolerances("cuda:0", "fp16")
+	if err := parity.ParseTolerances(tol, []string{"2e-2", "pixels=1e-7"}); err != nil {
 		fmt.Println(err)
-		return
 	}
 	for _, s := range parity.Stages {
-		fmt.Printf("%-12s %s\n", s, tol[s])
+		fmt.Println(s, parity.FormatTol(tol[s]))
 	}
 	// Output:
-	// tokens       0 (exact)
-	// pixels       0 (exact)
-	// encode_image 0.0001 rel
-	// encode_text  1e-05 rel
-	// logits       1e-05 rel
-	// probs        0.001 abs
+	// tokens exact
+	// pixels 1e-07
+	// encode_image 2e-02
+	// encode_text 2e-02
+	// logits 2e-02
+	// probs 2e-02
 }

@@ -1,512 +1,427 @@
-// Package parity checks goclip against the PyTorch reference on the
-// user's own machine: it runs export/parity_ref.py (the official clip
+// Package parity checks goclip against PyTorch on the user's machine: it
+// runs the reference CLIP in Python (export/parity_ref.py: the official clip
 // package when importable, else the project's export module) on the
-// original checkpoint and goclip on the exported artifact, with the same
-// images and texts, and compares them stage by stage: token ids,
+// original checkpoint, runs goclip on the exported artifact with the same
+// images and texts, and compares the chain stage by stage — token ids,
 // preprocessed pixels, encode_image, encode_text, logits and zero-shot
-// probabilities. It backs "clip parity"; it is not part of the public API.
+// probabilities.
 package parity
 
 import (
 	"bytes"
 	"context"
-	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/download"
-	"github.com/goclip/goclip/internal/pyexport"
 	"github.com/goclip/goclip/npy"
 	"github.com/goclip/goclip/torch"
 )
 
-// DefaultTexts are the texts checked when none are given.
-var DefaultTexts = []string{
-	"a photo of a cat",
-	"a photo of a dog",
-	"a red circle",
-	"a green triangle",
-	"a blue square",
-	"a diagram",
-	"an empty room with a wooden floor",
-	"Ein Foto von einem Hund, 2024!",
-}
-
-//go:embed demo/*
-var demoImages embed.FS
-
-// ErrReference reports that the Python reference could not run (no torch,
-// no torchvision, a checkpoint it cannot read, ...).
-var ErrReference = errors.New("reference run failed")
-
-// ErrNoCheckpoint reports that no original checkpoint was given or found.
-var ErrNoCheckpoint = errors.New("no original checkpoint")
-
-// Options says what to check.
+// Options says what to compare.
 type Options struct {
-	// Model is an official name or an export directory, as for clip.Load.
+	// Model is an official model name or an export directory (clip.Load).
 	Model string
-	// Checkpoint is the original checkpoint the reference loads; empty:
-	// the manifest's source when it is an existing file, or the cached
-	// download of an official name.
+	// Checkpoint is the original checkpoint the reference loads: a file or
+	// an official name. Empty: the official name's cached download, else
+	// the file the artifact's manifest names as its source.
 	Checkpoint string
-	// LoadOptions are passed to clip.Load (device, precision, vocabulary);
-	// Run adds WithTruncate(true) and WithThreads(Threads).
-	LoadOptions []clip.Option
-	// Images are image files; empty: the built-in demo images, written to
-	// a temporary folder that is gone when Run returns.
+	// Device and Precision are clip.Load's ("" means auto).
+	Device, Precision string
+	// Images and Texts are the inputs; each runs as one batch.
 	Images []string
-	// Texts are the texts; empty: DefaultTexts.
-	Texts []string
-	// Tolerances overrides the defaults of the device and precision, by
-	// stage name.
-	Tolerances map[string]Tolerance
-	// TolSpec is "stage=value,..." applied after Tolerances.
-	TolSpec string
-	// Threads is the intra-op thread count of both sides (0: the cores
-	// this process may use, at most 16), so that both split sums alike.
-	Threads int
-	// Python and Script override the interpreter (pyexport.Python) and
-	// export/parity_ref.py (found beside export/export.py).
-	Python, Script string
-	// Version is goclip's version, reported as is.
+	Texts  []string
+	// Tol holds --tol values (see ParseTolerances) applied over the
+	// defaults of the resolved device and precision.
+	Tol []string
+	// Python runs RefScript (export/parity_ref.py).
+	Python, RefScript string
+	// Version is goclip's version, for the report.
 	Version string
+	// LoadOptions are passed to clip.Load after parity's own.
+	LoadOptions []clip.Option
 }
 
-// Versions are what was compared.
+// Versions names what was compared.
 type Versions struct {
 	Goclip           string `json:"goclip"`
 	Libtorch         string `json:"libtorch"`
-	Reference        string `json:"reference"`
-	Python           string `json:"python"`
-	PythonTorch      string `json:"python_torch"`
-	Torchvision      string `json:"torchvision,omitempty"`
-	CUDA             string `json:"cuda,omitempty"`
-	Device           string `json:"device"`
-	DeviceName       string `json:"device_name"`
+	GoclipDevice     string `json:"goclip_device"`
 	Precision        string `json:"precision"`
-	Threads          int    `json:"threads"`
 	ArtifactSHA256   string `json:"artifact_sha256"`
+	ArtifactTorch    string `json:"artifact_torch"`
 	Checkpoint       string `json:"checkpoint"`
 	CheckpointSHA256 string `json:"checkpoint_sha256"`
+	ReferenceVersions
+	Reference string `json:"reference"` // the Python implementation used
 }
 
-// Report is the outcome of a parity check.
+// ReferenceVersions are the reference side's versions, as parity_ref.py
+// reports them.
+type ReferenceVersions struct {
+	Python           string `json:"python"`
+	PythonExecutable string `json:"python_executable"`
+	Torch            string `json:"torch"`
+	CUDA             string `json:"cuda"`
+	Device           string `json:"device"`
+	DeviceName       string `json:"device_name"`
+	Torchvision      string `json:"torchvision,omitempty"`
+	Pillow           string `json:"pillow,omitempty"`
+}
+
+// Report is the result of a parity run.
 type Report struct {
-	Model         string   `json:"model"`
-	Artifact      string   `json:"artifact"`
-	RandomWeights bool     `json:"random_weights,omitempty"`
-	Images        []string `json:"images"`
-	Texts         []string `json:"texts"`
-	Versions      Versions `json:"versions"`
-	Stages        []Stage  `json:"stages"`
-	// Verdict is PASS or FAIL; FirstFailure names the first failing stage.
-	Verdict      string `json:"verdict"`
-	FirstFailure string `json:"first_failure,omitempty"`
+	Model    string   `json:"model"`
+	Artifact string   `json:"artifact"`
+	Images   []string `json:"images"`
+	Texts    []string `json:"texts"`
+	Versions Versions `json:"versions"`
+	Stages   []Stage  `json:"stages"`
+	// Pass is true when no stage exceeds its tolerance.
+	Pass bool `json:"pass"`
+	// FirstFailing names the first failing stage in chain order.
+	FirstFailing string   `json:"first_failing,omitempty"`
+	Notes        []string `json:"notes,omitempty"`
+	// ImageDiff is each image's largest encode_image difference.
+	ImageDiff []float64 `json:"image_max_abs"`
 }
 
-// Passed reports whether every checked stage is within its tolerance.
-func (r *Report) Passed() bool { return r.Verdict == "PASS" }
+// ErrNoTorch reports a reference Python that cannot import torch (or
+// numpy, Pillow, torchvision); the message names the module.
+var ErrNoTorch = errors.New("the reference Python is missing a package")
 
-// refMeta is parity_ref.py's meta.json.
-type refMeta struct {
-	Reference         string  `json:"reference"`
-	OfficialTokenizer bool    `json:"official_tokenizer"`
-	Python            string  `json:"python"`
-	Torch             string  `json:"torch"`
-	Torchvision       *string `json:"torchvision"`
-	CUDA              *string `json:"cuda"`
-	Device            string  `json:"device"`
-	Threads           int     `json:"threads"`
-}
-
-// Run loads the model, runs both sides and compares them. An error means
-// the check could not be made; a made check that fails is a Report whose
-// Verdict is FAIL.
+// Run compares goclip with the reference. The returned report's Pass says
+// whether every stage is within tolerance; errors are for runs that could
+// not compare at all.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	threads := o.Threads
-	if threads <= 0 {
-		threads = min(runtime.GOMAXPROCS(0), 16)
+	if len(o.Images) == 0 || len(o.Texts) == 0 {
+		return nil, errors.New("parity needs at least one image and one text")
+	}
+	if err := ParseTolerances(Tolerances{}, o.Tol); err != nil {
+		return nil, err
+	}
+	// One batch for all images and one for all texts on both sides: BLAS
+	// results can depend on the batch size in the last bits.
+	loadOpts := []clip.Option{
+		clip.WithDevice(orDefault(o.Device, "auto")),
+		clip.WithPrecision(clip.Precision(orDefault(o.Precision, "auto"))),
+		clip.WithTruncate(true),
+		clip.WithBatchSize(max(len(o.Images), len(o.Texts))),
+	}
+	m, err := clip.Load(ctx, o.Model, append(loadOpts, o.LoadOptions...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	info := m.Info()
+	rep := &Report{Model: o.Model, Artifact: info.Artifact, Images: o.Images, Texts: o.Texts}
+	man, _ := clip.ReadManifest(info.Dir)
+	v := &rep.Versions
+	v.Goclip, v.Libtorch, v.GoclipDevice, v.Precision = o.Version, torch.Version(), info.Device.String(), string(info.Precision)
+	if man != nil {
+		v.ArtifactSHA256, v.ArtifactTorch = man.ArtifactSHA256, man.TorchVersion
+		if man.RandomWeights {
+			rep.Notes = append(rep.Notes, "the model has random weights (a demo or test model)")
+		}
+	}
+	ckpt, err := findCheckpoint(ctx, o, man)
+	if err != nil {
+		return nil, err
+	}
+	v.Checkpoint = ckpt
+	if v.CheckpointSHA256, err = download.SHA256File(ckpt); err != nil {
+		return nil, err
+	}
+	if man != nil && man.SourceSHA256 != "" && !strings.EqualFold(man.SourceSHA256, v.CheckpointSHA256) {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the artifact was exported from a file with sha256 %s, not from this checkpoint", man.SourceSHA256))
+	}
+
+	tokens, err := goclipTokens(ctx, m, o.Texts)
+	if err != nil {
+		return nil, err
 	}
 	tmp, err := os.MkdirTemp("", "goclip-parity-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	images := o.Images
-	if len(images) == 0 {
-		if images, err = WriteDemoImages(filepath.Join(tmp, "images")); err != nil {
-			return nil, err
-		}
-	}
-	texts := o.Texts
-	if len(texts) == 0 {
-		texts = DefaultTexts
-	}
-	for _, t := range texts {
-		if strings.ContainsAny(t, "\r\n") || strings.TrimSpace(t) == "" {
-			return nil, fmt.Errorf("text %q: texts must be one non-blank line each", t)
-		}
-	}
-	script, err := refScript(o.Script)
+	ref, err := runReference(ctx, o, tmp, ckpt, info, tokens)
 	if err != nil {
 		return nil, err
 	}
+	v.ReferenceVersions = ref.info.ReferenceVersions
+	v.Reference = ref.info.Implementation
 
-	m, err := clip.Load(ctx, o.Model, append(append([]clip.Option(nil), o.LoadOptions...), clip.WithTruncate(true), clip.WithThreads(threads))...)
+	got, err := runGoclip(ctx, m, o.Images, tokens, o.Texts)
 	if err != nil {
 		return nil, err
 	}
-	defer m.Close()
-	info := m.Info()
-	if o.Python == "" {
-		o.Python = pyexport.Python()
-	}
-	ckpt, ckptLabel, err := checkpointFor(ctx, o, info, tmp, filepath.Dir(script))
-	if err != nil {
+	tol := DefaultTolerances(info.Device.String(), string(info.Precision))
+	if err := ParseTolerances(tol, o.Tol); err != nil {
 		return nil, err
 	}
-	cuda, fp16 := info.Device.IsCUDA(), info.Precision == clip.FP16
-	tol := DefaultTolerances(cuda, fp16)
-	for k, v := range o.Tolerances {
-		if _, ok := tol[k]; !ok {
-			return nil, fmt.Errorf("tolerance for unknown stage %q", k)
-		}
-		tol[k] = v
-	}
-	if err := ParseTolerances(o.TolSpec, tol); err != nil {
-		return nil, err
-	}
-
-	// goclip: the whole chain, one batch of images and one of texts.
-	gTokens, err := m.Tokenize(ctx, texts)
-	if err != nil {
-		return nil, err
-	}
-	pre := m.Preprocessor()
-	gPixels := make([]float32, len(images)*pre.TensorLen())
-	for _, e := range pre.BatchFiles(ctx, images, gPixels) {
-		if e != nil {
-			return nil, e
-		}
-	}
-	gImg, err := m.EncodeImage(gPixels, len(images))
-	if err != nil {
-		return nil, err
-	}
-	gTxt, err := m.EncodeText(gTokens)
-	if err != nil {
-		return nil, err
-	}
-	gLogits, err := m.Logits(gImg, gTxt)
-	if err != nil {
-		return nil, err
-	}
-	gProbs := softmaxRows(gLogits.Data, gLogits.Cols)
-
-	// the reference
-	out := filepath.Join(tmp, "ref")
-	meta, err := runReference(ctx, o.Python, script, tmp, out, ckpt, images, texts, gTokens, info, threads)
-	if err != nil {
-		return nil, err
-	}
-	ref := func(name string) ([]float32, error) {
-		a, err := npy.ReadFile(filepath.Join(out, name+".npy"))
-		if err != nil {
-			return nil, fmt.Errorf("%w: reading its %s: %w", ErrReference, name, err)
-		}
-		return a.Float32()
-	}
-
-	imgNames, txtNames := displayNames(images), textNames(texts)
-	imgFile := map[string]string{}
-	for i, n := range imgNames {
-		imgFile[n] = images[i]
-	}
-	var stages []Stage
-	if meta.OfficialTokenizer {
-		a, err := npy.ReadFile(filepath.Join(out, "tokens.npy"))
-		if err != nil {
-			return nil, fmt.Errorf("%w: reading its tokens: %w", ErrReference, err)
-		}
-		ids, err := a.Int64()
-		if err != nil {
-			return nil, fmt.Errorf("%w: reading its tokens: %w", ErrReference, err)
-		}
-		stages = append(stages, compareTokens(gTokens, ids, txtNames, tol[StageTokens]))
-	} else {
-		stages = append(stages, Stage{Name: StageTokens, Status: StatusNotChecked, Tolerance: tol[StageTokens], Rows: len(texts),
-			Note: "the official clip package is not importable: the reference encoded goclip's token ids"})
-	}
-	for _, s := range []struct {
-		stage, file string
-		got         []float32
-		names       []string
-	}{
-		{StagePixels, "pixels", gPixels, imgNames},
-		{StageEncodeImage, "image_features", gImg.Data, imgNames},
-		{StageEncodeText, "text_features", gTxt.Data, txtNames},
-		{StageLogits, "logits_per_image", gLogits.Data, imgNames},
-		{StageProbs, "probs", gProbs, imgNames},
-	} {
-		r, err := ref(s.file)
-		if err != nil {
-			return nil, err
-		}
-		st := compare(s.stage, s.got, r, s.names, tol[s.stage])
-		if s.stage != StageEncodeText {
-			for i := range st.Worst {
-				st.Worst[i].File = imgFile[st.Worst[i].Input]
-			}
-		}
-		stages = append(stages, st)
-	}
-
-	rep := &Report{
-		Model: info.Name, Artifact: info.Artifact, RandomWeights: info.RandomWeights,
-		Images: images, Texts: texts, Stages: stages, Verdict: "PASS",
-		Versions: Versions{
-			Goclip: o.Version, Libtorch: torch.Version(), Reference: meta.Reference,
-			Python: meta.Python, PythonTorch: meta.Torch, Device: info.Device.String(), DeviceName: meta.Device,
-			Precision: string(info.Precision), Threads: threads, Checkpoint: ckptLabel,
-		},
-	}
-	if meta.Torchvision != nil {
-		rep.Versions.Torchvision = *meta.Torchvision
-	}
-	if meta.CUDA != nil {
-		rep.Versions.CUDA = *meta.CUDA
-	}
-	if man, err := clip.ReadManifest(info.Dir); err == nil {
-		rep.Versions.ArtifactSHA256 = man.ArtifactSHA256
-	}
-	if rep.Versions.CheckpointSHA256, err = download.SHA256File(ckpt); err != nil {
-		return nil, err
-	}
-	for _, s := range stages {
-		if !s.Passed() {
-			rep.Verdict, rep.FirstFailure = "FAIL", s.Name
-			break
-		}
-	}
+	rep.compareAll(got, ref, tol)
 	return rep, nil
 }
 
-// checkpointFor is the original checkpoint of the model: given, else the
-// manifest's source when it is an existing file or a random checkpoint
-// (export/random_checkpoint.py, regenerated into tmp and checked against
-// the manifest's source_sha256), else the cached download of the official
-// name of the manifest's source or of the model. The label is what the
-// report calls it.
-func checkpointFor(ctx context.Context, o Options, info clip.Info, tmp, scriptDir string) (path, label string, err error) {
-	if o.Checkpoint != "" {
-		st, err := os.Stat(o.Checkpoint)
-		if err != nil {
-			return "", "", fmt.Errorf("checkpoint: %w", err)
-		}
-		if !st.Mode().IsRegular() {
-			return "", "", fmt.Errorf("checkpoint %s is not a regular file", o.Checkpoint)
-		}
-		return o.Checkpoint, o.Checkpoint, nil
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
 	}
-	names := []string{o.Model}
-	if man, err := clip.ReadManifest(info.Dir); info.Dir != "" && err == nil && man.Source != "" {
-		if st, err := os.Stat(man.Source); err == nil && st.Mode().IsRegular() {
-			return man.Source, man.Source, nil
-		}
-		if arch, seed, ok := randomSource(man.Source); ok {
-			p, err := regenerate(ctx, o.Python, filepath.Join(scriptDir, "random_checkpoint.py"), arch, seed, man.SourceSHA256, tmp)
-			return p, man.Source + " (regenerated)", err
-		}
-		names = append(names, man.Source) // an official name, exported by export.py NAME
+	return s
+}
+
+// compareAll fills the stage table, the verdict and the per-image diffs.
+func (rep *Report) compareAll(got *goclipOutputs, ref *reference, tol Tolerances) {
+	imgNames := baseNames(rep.Images)
+	model := ref.info.Model
+	add := func(name, reference string, g, w []float64, rows int, names []string) *Stage {
+		st := Stage{Name: name, Reference: reference}
+		compare(&st, g, w, rows, names, tol[name])
+		rep.Stages = append(rep.Stages, st)
+		return &rep.Stages[len(rep.Stages)-1]
 	}
-	for _, name := range names {
-		spec, err := clip.LookupModel(name)
-		if err != nil {
-			continue
+	if ref.tokens == nil {
+		rep.Stages = append(rep.Stages, Stage{Name: StageTokens, Status: StatusNotChecked, Rows: len(got.tokens), Tol: tol[StageTokens],
+			Reference: "none: the official clip package is not importable and the project has no Python tokenizer; " +
+				"the reference text encoder ran on goclip's ids (goclip's tokenizer is tested against 417 texts of the official clip.tokenize)"})
+	} else {
+		var flat []int64
+		for _, r := range got.tokens {
+			for _, id := range r {
+				flat = append(flat, int64(id))
+			}
 		}
-		if cache, err := download.CacheDir(); err == nil {
-			p := filepath.Join(cache, "checkpoints", spec.File)
-			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-				return p, p, nil
+		add(StageTokens, *ref.info.Tokens, int64s(flat), int64s(ref.tokens), len(rep.Texts), rep.Texts)
+	}
+	add(StagePixels, ref.info.Pixels, float32s(got.pixels), float32s(ref.pixels), len(rep.Images), imgNames)
+	add(StageEncodeImage, model+", on the reference pixels", float32s(got.encodeImage.Data), float32s(ref.encodeImage), len(rep.Images), imgNames)
+	txtInput := ", on the reference token ids"
+	if ref.tokens == nil {
+		txtInput = ", on goclip's token ids"
+	}
+	add(StageEncodeText, model+txtInput, float32s(got.encodeText.Data), float32s(ref.encodeText), len(rep.Texts), rep.Texts)
+	add(StageLogits, "logits_per_image of the reference model(image, text)", float32s(got.logits.Data), float32s(ref.logits), len(rep.Images), imgNames)
+	add(StageProbs, "logits_per_image.softmax(dim=-1) of the reference", float32s(got.probs), float32s(ref.probs), len(rep.Images), imgNames)
+	rep.Pass = true
+	for _, st := range rep.Stages {
+		if st.Status == StatusFail {
+			rep.Pass = false
+			if rep.FirstFailing == "" {
+				rep.FirstFailing = st.Name
 			}
 		}
 	}
-	return "", "", fmt.Errorf("%w for %s: the reference needs the checkpoint the artifact was exported from; give it with --checkpoint F", ErrNoCheckpoint, o.Model)
+	rep.ImageDiff = rowMaxAbs(float32s(got.encodeImage.Data), float32s(ref.encodeImage), len(rep.Images))
 }
 
-// randomSource parses the source "random_checkpoint:ARCH:seed=N" that
-// make_tiny.py records.
-func randomSource(src string) (arch, seed string, ok bool) {
-	rest, ok := strings.CutPrefix(src, "random_checkpoint:")
-	if !ok {
-		return "", "", false
+// rowMaxAbs returns each row's largest |a-b| (nil on a shape mismatch).
+func rowMaxAbs(a, b []float64, rows int) []float64 {
+	if len(a) != len(b) || rows == 0 || len(a)%rows != 0 {
+		return nil
 	}
-	arch, seed, ok = strings.Cut(rest, ":seed=")
-	if _, err := strconv.Atoi(seed); !ok || err != nil || arch == "" {
-		return "", "", false
+	cols := len(a) / rows
+	out := make([]float64, rows)
+	for r := range out {
+		for c := 0; c < cols; c++ {
+			d := a[r*cols+c] - b[r*cols+c]
+			if d < 0 {
+				d = -d
+			}
+			if d > out[r] || d != d {
+				out[r] = d
+			}
+		}
 	}
-	return arch, seed, true
+	return out
 }
 
-// regenerate writes the random checkpoint of arch and seed into dir and
-// checks its sha256 against want.
-func regenerate(ctx context.Context, python, script, arch, seed, want, dir string) (string, error) {
-	p := filepath.Join(dir, "checkpoint-"+arch+".pt")
-	cmd := exec.CommandContext(ctx, python, script, "--arch", arch, "--seed", seed, "--out", p)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%w: regenerating the random checkpoint %s seed %s: %s", ErrNoCheckpoint, arch, seed, lastLine(string(b)))
+func baseNames(files []string) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = filepath.Base(f)
 	}
-	sum, err := download.SHA256File(p)
+	return out
+}
+
+// findCheckpoint returns the original checkpoint file: --checkpoint (a
+// file, or an official name's cached download), the official name's cached
+// download, or the file the manifest records as its source.
+func findCheckpoint(ctx context.Context, o Options, man *clip.Manifest) (string, error) {
+	cand := o.Checkpoint
+	if cand == "" {
+		cand = o.Model
+		if _, err := clip.LookupModel(cand); err != nil {
+			cand = ""
+		}
+	}
+	if cand == "" && man != nil {
+		for _, s := range []string{man.SourcePath, man.Source} {
+			if s == "" {
+				continue
+			}
+			if st, err := os.Stat(s); err == nil && st.Mode().IsRegular() {
+				return s, nil
+			}
+			if _, err := clip.LookupModel(s); err == nil {
+				cand = s
+				break
+			}
+		}
+		if rest, ok := strings.CutPrefix(man.Source, "random_checkpoint:"); ok && cand == "" {
+			arch, seed, _ := strings.Cut(rest, ":seed=")
+			return "", fmt.Errorf("%s was made from a random checkpoint that was not kept; recreate it with "+
+				"%s export/random_checkpoint.py --arch %s --seed %s --out F and pass --checkpoint F", o.Model, o.Python, arch, seed)
+		}
+		if cand == "" {
+			return "", fmt.Errorf("cannot find the original checkpoint of %s (its manifest names %q, which is not a file here); pass --checkpoint F",
+				o.Model, joinNonEmpty(man.SourcePath, man.Source))
+		}
+	}
+	if cand == "" {
+		return "", fmt.Errorf("cannot find the original checkpoint of %s (no manifest); pass --checkpoint F", o.Model)
+	}
+	if st, err := os.Stat(cand); err == nil {
+		if !st.Mode().IsRegular() {
+			return "", fmt.Errorf("checkpoint %s is not a regular file", cand)
+		}
+		return cand, nil
+	}
+	spec, err := clip.LookupModel(cand)
+	if err != nil {
+		return "", fmt.Errorf("checkpoint %s: no such file, and %w", cand, err)
+	}
+	cache, err := download.CacheDir()
 	if err != nil {
 		return "", err
 	}
-	if !strings.EqualFold(sum, want) {
-		return "", fmt.Errorf("%w: the regenerated random checkpoint %s seed %s has sha256 %s, the manifest says %s (another torch?); give the original with --checkpoint F",
-			ErrNoCheckpoint, arch, seed, sum, want)
+	path := filepath.Join(cache, "checkpoints", spec.File)
+	if err := download.Fetch(ctx, download.Options{URL: spec.URL, SHA256: spec.SHA256, Dest: path}); err != nil {
+		return "", fmt.Errorf("fetching %s: %w", spec.Name, err)
 	}
-	return p, nil
+	return path, nil
 }
 
-// refScript is export/parity_ref.py: given, else beside export/export.py.
-func refScript(given string) (string, error) {
-	if given != "" {
-		return given, nil
+func joinNonEmpty(a, b string) string {
+	if a == "" || a == b {
+		return b
 	}
-	exp, err := pyexport.Script()
-	if err != nil {
-		return "", fmt.Errorf("finding parity_ref.py: %w", err)
+	if b == "" {
+		return a
 	}
-	p := filepath.Join(filepath.Dir(exp), "parity_ref.py")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("finding parity_ref.py: %w", err)
-	}
-	return p, nil
+	return a + `" or "` + b
 }
 
-// runReference writes the inputs into dir, runs the reference script into
-// out and reads its meta.json.
-func runReference(ctx context.Context, python, script, dir, out, ckpt string, images, texts []string, tokens [][]int32, info clip.Info, threads int) (*refMeta, error) {
-	abs := make([]string, len(images))
-	for i, p := range images {
-		a, err := filepath.Abs(p)
+// refInfo is parity_ref.py's info.json.
+type refInfo struct {
+	Implementation string  `json:"implementation"`
+	Model          string  `json:"model"`
+	Tokens         *string `json:"tokens"`
+	Pixels         string  `json:"pixels"`
+	ReferenceVersions
+}
+
+// reference holds the reference's outputs.
+type reference struct {
+	info                                           refInfo
+	tokens                                         []int64 // nil when not checked
+	pixels, encodeImage, encodeText, logits, probs []float32
+}
+
+// exitMissing is parity_ref.py's status when torch or an image library
+// cannot be imported.
+const exitMissing = 3
+
+// runReference runs parity_ref.py and reads its outputs.
+func runReference(ctx context.Context, o Options, dir, ckpt string, info clip.Info, tokens [][]int32) (*reference, error) {
+	flat := make([]int64, 0, len(tokens)*info.ContextLength)
+	for _, r := range tokens {
+		for _, id := range r {
+			flat = append(flat, int64(id))
+		}
+	}
+	tokPath := filepath.Join(dir, "goclip_tokens.npy")
+	if err := npy.WriteFile(tokPath, []int{len(tokens), len(flat) / max(len(tokens), 1)}, flat); err != nil {
+		return nil, err
+	}
+	absImages := make([]string, len(o.Images))
+	for i, f := range o.Images {
+		a, err := filepath.Abs(f)
 		if err != nil {
 			return nil, err
 		}
-		abs[i] = a
+		absImages[i] = a
 	}
-	list, textFile, tokFile := filepath.Join(dir, "images.txt"), filepath.Join(dir, "texts.txt"), filepath.Join(dir, "tokens.npy")
-	if err := os.WriteFile(list, []byte(strings.Join(abs, "\n")+"\n"), 0o600); err != nil {
+	device := info.Device.String()
+	req, err := json.Marshal(map[string]any{
+		"checkpoint": ckpt, "images": absImages, "texts": o.Texts, "tokens": tokPath,
+		"device": device, "precision": string(info.Precision),
+	})
+	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(textFile, []byte(strings.Join(texts, "\n")+"\n"), 0o600); err != nil {
+	reqPath := filepath.Join(dir, "request.json")
+	if err := os.WriteFile(reqPath, req, 0o600); err != nil {
 		return nil, err
 	}
-	ctxLen := 0
-	if len(tokens) > 0 {
-		ctxLen = len(tokens[0])
-	}
-	flat := make([]int64, 0, len(tokens)*ctxLen)
-	for _, row := range tokens {
-		for _, v := range row {
-			flat = append(flat, int64(v))
-		}
-	}
-	if err := npy.WriteFile(tokFile, []int{len(tokens), ctxLen}, flat); err != nil {
+	out := filepath.Join(dir, "ref")
+	if err := os.Mkdir(out, 0o700); err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, python, script, "--checkpoint", ckpt, "--images-list", list, "--texts-file", textFile,
-		"--device", info.Device.String(), "--precision", string(info.Precision), "--out", out,
-		"--tokens-npy", tokFile, "--threads", strconv.Itoa(threads))
-	n := strconv.Itoa(threads)
-	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS="+n, "OPENBLAS_NUM_THREADS="+n, "MKL_NUM_THREADS="+n)
+	cmd := exec.CommandContext(ctx, o.Python, o.RefScript, reqPath, out)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	cmd.Stdout = io.Discard
 	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		msg := strings.TrimSpace(stderr.String())
+		if i := strings.LastIndex(msg, "parity_ref: error: "); i >= 0 {
+			msg = msg[i+len("parity_ref: error: "):]
 		}
-		msg := lastLine(stderr.String())
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == exitMissing {
+			return nil, fmt.Errorf("%w: %s", ErrNoTorch, msg)
+		}
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, fmt.Errorf("%w (%s %s): %s", ErrReference, python, filepath.Base(script), strings.TrimPrefix(msg, "parity_ref: error: "))
+		return nil, fmt.Errorf("reference run (%s %s) failed: %s", o.Python, o.RefScript, msg)
 	}
-	b, err := os.ReadFile(filepath.Join(out, "meta.json"))
+	ref := &reference{}
+	b, err := os.ReadFile(filepath.Join(out, "info.json"))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrReference, err)
+		return nil, fmt.Errorf("reference wrote no info.json: %w", err)
 	}
-	var meta refMeta
-	if err := json.Unmarshal(b, &meta); err != nil {
-		return nil, fmt.Errorf("%w: meta.json: %w", ErrReference, err)
+	if err := json.Unmarshal(b, &ref.info); err != nil {
+		return nil, fmt.Errorf("reference info.json: %w", err)
 	}
-	return &meta, nil
-}
-
-// writeDemoImages writes the embedded demo images into dir.
-func WriteDemoImages(dir string) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	entries, err := fs.ReadDir(demoImages, "demo")
-	if err != nil {
-		return nil, err
-	}
-	var paths []string
-	for _, e := range entries {
-		b, err := demoImages.ReadFile("demo/" + e.Name())
+	if ref.info.Tokens != nil {
+		a, err := npy.ReadFile(filepath.Join(out, "tokens.npy"))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reference tokens: %w", err)
 		}
-		p := filepath.Join(dir, e.Name())
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			return nil, err
-		}
-		paths = append(paths, p)
-	}
-	return paths, nil
-}
-
-// displayNames are the images' base names, or their paths when two share
-// a base name.
-func displayNames(paths []string) []string {
-	seen := map[string]int{}
-	for _, p := range paths {
-		seen[filepath.Base(p)]++
-	}
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		out[i] = filepath.Base(p)
-		if seen[out[i]] > 1 {
-			out[i] = p
+		if ref.tokens, err = a.Int64(); err != nil {
+			return nil, fmt.Errorf("reference tokens: %w", err)
 		}
 	}
-	return out
-}
-
-// textNames are the texts quoted, shortened to 40 characters.
-func textNames(texts []string) []string {
-	out := make([]string, len(texts))
-	for i, t := range texts {
-		if utf8.RuneCountInString(t) > 40 {
-			t = string([]rune(t)[:39]) + "…"
+	for _, f := range []struct {
+		name string
+		dst  *[]float32
+	}{{"pixels", &ref.pixels}, {"encode_image", &ref.encodeImage}, {"encode_text", &ref.encodeText},
+		{"logits_per_image", &ref.logits}, {"probs", &ref.probs}} {
+		a, err := npy.ReadFile(filepath.Join(out, f.name+".npy"))
+		if err != nil {
+			return nil, fmt.Errorf("reference %s: %w", f.name, err)
 		}
-		out[i] = strconv.Quote(t)
+		if *f.dst, err = a.Float32(); err != nil {
+			return nil, fmt.Errorf("reference %s: %w", f.name, err)
+		}
 	}
-	return out
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
+	return ref, nil
 }

@@ -32,3 +32,28 @@ func ExampleWriteSearchPage() {
 	// <div class="thumb"><img src="../photos/dunes.png" alt="dunes.png"></div>
 	// <div class="score"><span class="rank">#2</span><span><span class="score-label">score</span><span class="score-value">0.2874</span></span></div>
 }
+
+// A parity page (what "clip parity --html" writes), with linked images.
+func ExampleWriteParityPage() {
+	p := report.Parity{
+		Model:   "ViT-B/32",
+		Verdict: "PASS: every stage is within its tolerance",
+		Pass:    true,
+		Stages: []report.ParityStage{
+			{Name: "pixels", Status: "pass", Pass: true, Identical: "3/3", MaxAbs: "0", MaxRel: "0", Tol: "exact"},
+		},
+		Images: []report.ParityImage{{File: "cat.jpg", Diff: "0"}},
+	}
+	var page strings.Builder
+	if err := report.WriteParityPage(&page, p, report.PageOptions{Thumbnail: report.ThumbLink}); err != nil {
+		log.Fatal(err)
+	}
+	for _, line := range strings.Split(page.String(), "\n") {
+		if strings.HasPrefix(line, "<p class=\"verdict") || strings.HasPrefix(line, "<tr class=") {
+			fmt.Println(line)
+		}
+	}
+	// Output:
+	// <p class="verdict pass">PASS: every stage is within its tolerance</p>
+	// <tr class="ok"><td>pixels<div class="ref"></div></td><td class="status">pass</td><td class="num">3/3</td><td class="num">0</td><td class="num">0</td><td class="num">exact</td><td></td></tr>
+}

@@ -10,16 +10,13 @@ import (
 
 // page is the data of the page template.
 type page struct {
-	Title      string
-	Kind       string // "search", "classify" or "parity"
-	Query      string
-	HasQuery   bool
-	Model      string
-	Notice     string
-	Cards      []card
-	ScoreLabel string  // the word before a card's score ("" is "score")
-	Empty      string  // what is said when there are no cards ("" is "No images.")
-	Parity     *Parity // the stage table of a parity page
+	Title    string
+	Kind     string // "search" or "classify"
+	Query    string
+	HasQuery bool
+	Model    string
+	Notice   string
+	Cards    []card
 }
 
 // card is one image of a page.
@@ -44,6 +41,11 @@ func render(w io.Writer, p *page) error {
 	if err != nil {
 		return fmt.Errorf("report: template: %w", err)
 	}
+	return execute(w, t, p)
+}
+
+// execute runs a page template into w through a buffer.
+func execute(w io.Writer, t *template.Template, p any) error {
 	bw := bufio.NewWriter(w)
 	if err := t.Execute(bw, p); err != nil {
 		return fmt.Errorf("report: writing page: %w", err)
@@ -57,7 +59,19 @@ func render(w io.Writer, p *page) error {
 // pageHTML is the page template. The policy forbids scripts, frames,
 // fetches and remote styles; only images may come from elsewhere (ThumbLink
 // pages refer to local files, ThumbEmbed pages to data: URIs).
-const pageHTML = `<!DOCTYPE html>
+const pageHTML = pageHead + pageBody + cardFigure
+
+// cardFigure is a card's thumbnail and file name, shared by every page.
+const cardFigure = `{{define "figure"}}<figure>
+<div class="thumb">
+{{- if .Src}}<img src="{{.Src}}" alt="{{.Name}}">
+{{- else}}<div class="placeholder" title="{{.Unreadable}}">unreadable</div>
+{{- end}}</div>
+<figcaption class="file" title="{{.File}}">{{.Name}}</figcaption>
+</figure>{{end}}`
+
+// pageHead is the document head every page shares (it uses .Title).
+const pageHead = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -127,24 +141,13 @@ ol.labels { list-style: none; margin: 0; padding: 8px 14px 14px; display: grid; 
 .label-row:first-child .fill { background: var(--accent); }
 .notice { margin: 0; padding: 12px 28px; background: #fff4ce; color: #5c4300; border-bottom: 1px solid #e8d27a; font-weight: 600; }
 .empty { padding: 40px 28px; color: var(--muted); }
-section.parity { padding: 20px 28px 0; }
-dl.versions { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0 0 18px; font-size: 14px; }
-dl.versions div { display: contents; }
-dl.versions dt { color: var(--muted); }
-dl.versions dd { margin: 0; overflow-wrap: anywhere; font-variant-numeric: tabular-nums; }
-table.stages { border-collapse: collapse; width: 100%; background: var(--card); border: 1px solid var(--line); font-size: 14px; }
-table.stages th, table.stages td { padding: 8px 12px; border-bottom: 1px solid var(--line); text-align: left; font-variant-numeric: tabular-nums; }
-table.stages th { color: var(--muted); font-weight: 600; }
-tr.status-pass .result { color: #1a7f37; font-weight: 650; }
-tr.status-fail .result { color: #cf222e; font-weight: 650; }
-tr.status-fail td { background: rgba(207, 34, 46, .06); }
-.verdict-PASS { color: #1a7f37; }
-.verdict-FAIL { color: #cf222e; }
-section.parity h2 { margin: 24px 0 0; font-size: 17px; }
 footer { padding: 0 28px 24px; color: var(--muted); font-size: 12px; }
 </style>
 </head>
-<body>
+`
+
+// pageBody is the body of search and classify pages.
+const pageBody = `<body>
 <header class="page-header">
 <p class="kind">goclip {{.Kind}}</p>
 <h1>{{.Title}}</h1>
@@ -153,47 +156,19 @@ footer { padding: 0 28px 24px; color: var(--muted); font-size: 12px; }
 <div><dt>Query</dt><dd class="query">{{.Query}}</dd></div>
 {{- end}}
 <div><dt>Model</dt><dd class="model">{{.Model}}</dd></div>
-{{- if .Parity}}
-<div><dt>Verdict</dt><dd class="verdict verdict-{{.Parity.Verdict}}">{{.Parity.Verdict}}{{if .Parity.FirstFailure}} (first failing stage: {{.Parity.FirstFailure}}){{end}}</dd></div>
-{{- else}}
 <div><dt>Images</dt><dd class="count">{{len .Cards}}</dd></div>
-{{- end}}
 </dl>
 </header>
 {{- if .Notice}}
 <p class="notice" role="alert">{{.Notice}}</p>
 {{- end}}
-{{- with .Parity}}
-<section class="parity">
-<dl class="versions">
-{{- range .Versions}}{{if index . 1}}
-<div><dt>{{index . 0}}</dt><dd>{{index . 1}}</dd></div>
-{{- end}}{{end}}
-</dl>
-<table class="stages">
-<thead><tr><th>Stage</th><th>Max abs</th><th>Max rel</th><th>Identical rows</th><th>Tolerance</th><th>Result</th><th>Worst inputs</th></tr></thead>
-<tbody>
-{{- range .Stages}}
-<tr class="{{.Class}}"><td>{{.Name}}</td><td>{{or .MaxAbs "-"}}</td><td>{{or .MaxRel "-"}}</td><td>{{or .Identical "-"}}</td><td>{{.Tolerance}}</td><td class="result" title="{{.Note}}">{{.Status}}</td><td>{{range $i, $w := .Worst}}{{if $i}}; {{end}}{{$w}}{{end}}{{if and (not .Worst) .Note}}{{.Note}}{{end}}</td></tr>
-{{- end}}
-</tbody>
-</table>
-<h2>Images that differ most</h2>
-</section>
-{{- end}}
 {{- if .Cards}}
 <main class="grid">
 {{- range .Cards}}
 <article class="card">
-<figure>
-<div class="thumb">
-{{- if .Src}}<img src="{{.Src}}" alt="{{.Name}}">
-{{- else}}<div class="placeholder" title="{{.Unreadable}}">unreadable</div>
-{{- end}}</div>
-<figcaption class="file" title="{{.File}}">{{.Name}}</figcaption>
-</figure>
-{{- if ne $.Kind "classify"}}
-<div class="score"><span class="rank">#{{.Rank}}</span><span><span class="score-label">{{or $.ScoreLabel "score"}}</span><span class="score-value">{{.Score}}</span></span></div>
+{{template "figure" .}}
+{{- if eq $.Kind "search"}}
+<div class="score"><span class="rank">#{{.Rank}}</span><span><span class="score-label">score</span><span class="score-value">{{.Score}}</span></span></div>
 {{- else}}
 <ol class="labels">
 {{- range .Labels}}
@@ -205,7 +180,7 @@ footer { padding: 0 28px 24px; color: var(--muted); font-size: 12px; }
 {{- end}}
 </main>
 {{- else}}
-<p class="empty">{{or .Empty "No images."}}</p>
+<p class="empty">No images.</p>
 {{- end}}
 <footer>Generated by goclip.</footer>
 </body>

@@ -2,83 +2,133 @@ package report
 
 import (
 	"fmt"
+	"html/template"
 	"io"
 	"path/filepath"
-	"strings"
+	"sync"
 )
 
-// Parity is the content of a "clip parity" page: the versions compared,
-// one table row per stage and the images that differ most.
+// Parity is the content of a "clip parity" page: goclip compared with the
+// PyTorch reference, stage by stage.
 type Parity struct {
-	// Model is the model's name.
+	// Title is the page title; empty means "Parity: <model>".
+	Title string
+	// Model names the model compared.
 	Model string
-	// Verdict is "PASS" or "FAIL"; FirstFailure names the first failing
-	// stage.
-	Verdict, FirstFailure string
-	// Versions are (what, version) pairs, shown in order; pairs with an
-	// empty version are left out.
-	Versions [][2]string
-	// Stages are the table's rows, in order.
+	// Verdict is the one-line result; Pass colours it.
+	Verdict string
+	Pass    bool
+	// Facts are name/value pairs shown in the header (versions, hashes).
+	Facts [][2]string
+	// Stages is the comparison table, in chain order.
 	Stages []ParityStage
-	// WorstImages are shown as cards, in order.
-	WorstImages []ParityImage
-	// Notice, when not empty, is shown as a banner (see PageOptions.Notice).
-	Notice string
+	// Images are the input images, shown in the order given (the caller
+	// puts the largest differences first), each with its difference.
+	Images []ParityImage
 }
 
-// ParityStage is one row of the stage table; the numbers are preformatted
-// ("" shows as "-", for a stage that was not checked).
+// ParityStage is one row of the stage table; the numbers are preformatted.
 type ParityStage struct {
-	Name, Status, Note                   string
-	MaxAbs, MaxRel, Identical, Tolerance string
-	// Worst are the inputs that differ most, each with its difference.
-	Worst []string
+	Name, Status string
+	Pass         bool // false colours the row as failing
+	Identical    string
+	MaxAbs       string
+	MaxRel       string
+	Tol          string
+	Worst        string
+	Reference    string
 }
 
-// Class is the row's CSS class: "status-" and the status with spaces as
-// dashes ("status-not-checked").
-func (s ParityStage) Class() string {
-	return "status-" + strings.ReplaceAll(s.Status, " ", "-")
-}
-
-// ParityImage is an image that differs, with the stage it differs in and
-// its largest absolute difference there.
+// ParityImage is one input image and its largest feature difference.
 type ParityImage struct {
-	File   string
-	Stage  string
-	MaxAbs float64
+	File string
+	Diff string
 }
 
-// WriteParityPage writes the HTML page of a parity check: the verdict, the
-// versions, the stage table and a card per image in p.WorstImages. opts.Top,
-// when positive, bounds the cards; opts.Notice is shown when p.Notice is
-// empty.
+// parityPage is the data of the parity template.
+type parityPage struct {
+	Parity
+	Cards []card
+}
+
+var parityTemplate = sync.OnceValues(func() (*template.Template, error) {
+	return template.New("parity").Parse(pageHead + parityBody + cardFigure)
+})
+
+// WriteParityPage writes the page of a parity run: the facts, the stage
+// table with what each reference is, the verdict, and one card per image
+// with its thumbnail and largest encode_image difference. Unreadable images
+// get a placeholder; errors are for invalid options and failed writes.
 func WriteParityPage(w io.Writer, p Parity, opts PageOptions) (err error) {
 	defer recoverError(&err)
 	if err := checkArgs(w, opts); err != nil {
 		return err
 	}
-	imgs := p.WorstImages
-	if opts.Top > 0 && len(imgs) > opts.Top {
-		imgs = imgs[:opts.Top]
+	if p.Title == "" {
+		p.Title = "Parity: " + p.Model
 	}
-	title := opts.Title
-	if title == "" {
-		title = "Parity: " + p.Model
-	}
-	notice := p.Notice
-	if notice == "" {
-		notice = opts.Notice
-	}
-	pg := page{Title: title, Kind: "parity", Model: p.Model, Notice: notice, Parity: &p,
-		ScoreLabel: "max |Δ|", Empty: "Every image is bit-identical in every stage.", Cards: make([]card, len(imgs))}
-	files := make([]string, len(imgs))
-	for i, im := range imgs {
+	pp := parityPage{Parity: p, Cards: make([]card, len(p.Images))}
+	files := make([]string, len(p.Images))
+	for i, im := range p.Images {
 		files[i] = im.File
-		pg.Cards[i] = card{File: im.File, Name: filepath.Base(im.File) + " · " + im.Stage, Rank: i + 1, Score: fmt.Sprintf("%.3g", im.MaxAbs)}
+		pp.Cards[i] = card{File: im.File, Name: filepath.Base(im.File), Rank: i + 1, Score: im.Diff}
 	}
-	if err := fillThumbs(pg.Cards, files, opts); err != nil {
+	if err := fillThumbs(pp.Cards, files, opts); err != nil {
 		return err
 	}
-	return render(w, &pg)
+	t, err := parityTemplate()
+	if err != nil {
+		return fmt.Errorf("report: template: %w", err)
+	}
+	return execute(w, t, &pp)
 }
+
+// parityBody is the body of parity pages.
+const parityBody = `<body>
+<style>
+table.stages { border-collapse: collapse; margin: 24px 28px 8px; background: var(--card); font-size: 14px; }
+table.stages th, table.stages td { border: 1px solid var(--line); padding: 6px 10px; text-align: left; vertical-align: top; }
+table.stages td.num { font-variant-numeric: tabular-nums; text-align: right; white-space: nowrap; }
+tr.fail td { background: rgba(220, 38, 38, .12); }
+tr.fail td.status { color: #dc2626; font-weight: 700; }
+.verdict { margin: 16px 28px 0; font-size: 18px; font-weight: 650; }
+.verdict.pass { color: #16a34a; }
+.verdict.fail { color: #dc2626; }
+.ref { color: var(--muted); font-size: 12px; }
+h2 { margin: 20px 28px 0; font-size: 17px; }
+</style>
+<header class="page-header">
+<p class="kind">goclip parity</p>
+<h1>{{.Title}}</h1>
+<dl class="meta">
+{{- range .Facts}}
+<div><dt>{{index . 0}}</dt><dd>{{index . 1}}</dd></div>
+{{- end}}
+</dl>
+</header>
+<p class="verdict {{if .Pass}}pass{{else}}fail{{end}}">{{.Verdict}}</p>
+<table class="stages">
+<thead><tr><th>stage</th><th>status</th><th>identical rows</th><th>max abs</th><th>max rel</th><th>tolerance</th><th>worst inputs</th></tr></thead>
+<tbody>
+{{- range .Stages}}
+<tr class="{{if .Pass}}ok{{else}}fail{{end}}"><td>{{.Name}}<div class="ref">{{.Reference}}</div></td><td class="status">{{.Status}}</td><td class="num">{{.Identical}}</td><td class="num">{{.MaxAbs}}</td><td class="num">{{.MaxRel}}</td><td class="num">{{.Tol}}</td><td>{{.Worst}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+<h2>Images, largest encode_image difference first</h2>
+{{- if .Cards}}
+<main class="grid">
+{{- range .Cards}}
+<article class="card">
+{{template "figure" .}}
+<div class="score"><span class="rank">#{{.Rank}}</span><span><span class="score-label">max |diff|</span><span class="score-value">{{.Score}}</span></span></div>
+</article>
+{{- end}}
+</main>
+{{- else}}
+<p class="empty">No images.</p>
+{{- end}}
+<footer>Generated by goclip.</footer>
+</body>
+</html>
+`

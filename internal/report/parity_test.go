@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"image/color"
 	"strings"
 	"testing"
@@ -9,53 +8,42 @@ import (
 
 func TestParityPage(t *testing.T) {
 	dir := t.TempDir()
-	red := writeImage(t, dir, "red.png", "png", solid(40, 20, color.RGBA{255, 0, 0, 255}))
+	red := writeImage(t, dir, "red.png", "png", solid(40, 30, color.RGBA{R: 255, A: 255}))
 	p := Parity{
-		Model: "ViT-B/32 <x>", Verdict: "FAIL", FirstFailure: "encode_image",
-		Versions: [][2]string{{"goclip", "1.2"}, {"CUDA", ""}, {"libtorch", "2.1.0"}},
+		Model:   "ViT-B/32",
+		Verdict: "FAIL: first differing stage: encode_image",
+		Facts:   [][2]string{{"torch", "2.11.0"}, {"note", "<script>alert(1)</script>"}},
 		Stages: []ParityStage{
-			{Name: "tokens", Status: "not checked", Tolerance: "0 (exact)", Note: "no official package"},
-			{Name: "encode_image", Status: "fail", MaxAbs: "0.25", MaxRel: "0.5", Identical: "0/1", Tolerance: "1e-05 rel",
-				Worst: []string{"red.png 0.25", "<b>.png 0.1"}},
+			{Name: "pixels", Status: "pass", Pass: true, Identical: "2/2", MaxAbs: "0", MaxRel: "0", Tol: "exact", Reference: "torchvision"},
+			{Name: "encode_image", Status: "FAIL", Identical: "0/2", MaxAbs: "0.01", MaxRel: "0.002", Tol: "1e-05", Worst: `"red.png" 0.01`},
 		},
-		WorstImages: []ParityImage{{File: red, Stage: "encode_image", MaxAbs: 0.25}},
+		Images: []ParityImage{{File: red, Diff: "0.01"}, {File: dir + "/missing.jpg", Diff: "0"}},
 	}
-	var b bytes.Buffer
-	if err := WriteParityPage(&b, p, PageOptions{Notice: "random weights"}); err != nil {
-		t.Fatal(err)
-	}
-	page := b.String()
-	for _, want := range []string{
-		"<title>Parity: ViT-B/32 &lt;x&gt;</title>",
-		`class="verdict verdict-FAIL">FAIL (first failing stage: encode_image)`,
-		"<dt>goclip</dt><dd>1.2</dd>", "<dt>libtorch</dt><dd>2.1.0</dd>",
-		`<tr class="status-not-checked"><td>tokens</td><td>-</td><td>-</td><td>-</td><td>0 (exact)</td>`,
-		"no official package</td></tr>",
-		`<tr class="status-fail"><td>encode_image</td><td>0.25</td><td>0.5</td><td>0/1</td><td>1e-05 rel</td>`,
-		"red.png 0.25; &lt;b&gt;.png 0.1",
-		"red.png · encode_image", "max |Δ|", `<span class="score-value">0.25</span>`,
-		`src="data:image/jpeg;base64,`, "random weights",
-	} {
-		if !strings.Contains(page, want) {
-			t.Errorf("page lacks %q", want)
-		}
-	}
-	if strings.Contains(page, "<dt>CUDA</dt>") {
-		t.Error("an empty version is shown")
-	}
-	if strings.Contains(page, "<b>") {
-		t.Error("a name is not escaped")
-	}
-
-	b.Reset()
-	p.Verdict, p.FirstFailure, p.WorstImages, p.Stages = "PASS", "", nil, nil
+	var b strings.Builder
 	if err := WriteParityPage(&b, p, PageOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "verdict-PASS\">PASS</dd>") || !strings.Contains(b.String(), "Every image is bit-identical") {
-		t.Errorf("PASS page:\n%s", b.String())
+	h := b.String()
+	for _, want := range []string{
+		"<title>Parity: ViT-B/32</title>", `<p class="verdict fail">FAIL: first differing stage: encode_image</p>`,
+		`<tr class="ok"><td>pixels<div class="ref">torchvision</div></td><td class="status">pass</td><td class="num">2/2</td>`,
+		`<tr class="fail"><td>encode_image`, "&lt;script&gt;alert(1)&lt;/script&gt;", "data:image/jpeg;base64,",
+		`<span class="rank">#2</span>`, ">unreadable<", "Content-Security-Policy",
+	} {
+		if !strings.Contains(h, want) {
+			t.Errorf("page lacks %q", want)
+		}
 	}
-	if err := WriteParityPage(nil, p, PageOptions{}); err == nil {
-		t.Error("nil writer accepted")
+	if strings.Contains(h, "<script>") {
+		t.Error("user text reached the page unescaped")
+	}
+	if err := WriteParityPage(failWriter{}, p, PageOptions{Thumbnail: ThumbLink}); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("failing writer: %v", err)
+	}
+	if err := WriteParityPage(panicWriter{}, p, PageOptions{Thumbnail: ThumbLink}); err == nil {
+		t.Error("panicking writer: no error")
+	}
+	if err := WriteParityPage(&b, p, PageOptions{Top: -1}); err == nil {
+		t.Error("negative Top accepted")
 	}
 }
