@@ -218,3 +218,51 @@ func TestParityUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestParityDemoModel: a tiny random model made by make_tiny.py before it
+// kept checkpoint.pt (models/tiny-vit of an existing checkout; setup.sh does
+// not remake it) needs no --checkpoint: parity regenerates the random
+// checkpoint its manifest names, checks it against the manifest's
+// source_sha256, and passes; a manifest whose source_sha256 does not match
+// is refused with the recipe to recreate it.
+func TestParityDemoModel(t *testing.T) {
+	t.Setenv("CLIP_VOCAB", vocab(t))
+	t.Setenv("GOCLIP_PYTHON", testutil.Python())
+	model := filepath.Join(t.TempDir(), "tiny-vit")
+	cmd := exec.Command(testutil.Python(), filepath.Join(testutil.RepoRoot(t), "export", "make_tiny.py"), "--arch", "tiny-vit", "--out", model)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make_tiny: %v\n%s", err, b)
+	}
+	if err := os.Remove(filepath.Join(model, "checkpoint.pt")); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(testutil.RepoRoot(t), "testdata", "images", "red-circle.png")
+	code, out, errs := clipRun(t, "", "parity", "--model", model, "--device", "cpu", "--images", img)
+	if code != 0 {
+		t.Fatalf("status %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"random_checkpoint:tiny-vit:seed=1234 (regenerated)", "random weights", "PASS"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+
+	man := filepath.Join(model, "manifest.json")
+	b, err := os.ReadFile(man)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["source_sha256"] = strings.Repeat("0", 64)
+	b, _ = json.Marshal(m)
+	if err := os.WriteFile(man, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = clipRun(t, "", "parity", "--model", model, "--device", "cpu", "--images", img)
+	if code != 1 || !strings.Contains(errs, "random_checkpoint.py --arch tiny-vit --seed 1234") {
+		t.Errorf("a source_sha256 that does not match: status %d, stderr %q", code, errs)
+	}
+}
