@@ -22,27 +22,13 @@ import time
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
-from torchvision.transforms import CenterCrop, Compose, InterpolationMode, Normalize, Resize, ToTensor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "export"))
 import random_checkpoint  # noqa: E402
 import export  # noqa: E402
+from parity_ref import transform  # noqa: E402  (the reference's clip._transform)
 
 clip_model = export.clip_model
-
-MEAN = (0.48145466, 0.4578275, 0.40821073)
-STD = (0.26862954, 0.26130258, 0.27577711)
-
-
-def transform(n_px):
-    """The reference's clip.clip._transform(n_px)."""
-    return Compose([
-        Resize(n_px, interpolation=InterpolationMode.BICUBIC),
-        CenterCrop(n_px),
-        lambda im: im.convert("RGB"),
-        ToTensor(),
-        Normalize(MEAN, STD),
-    ])
 
 
 class Files(Dataset):

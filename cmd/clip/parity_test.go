@@ -218,3 +218,132 @@ func TestParityUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestParityDemoModel: a tiny random model made by make_tiny.py before it
+// kept checkpoint.pt (models/tiny-vit of an existing checkout; setup.sh does
+// not remake it) needs no --checkpoint: parity regenerates the random
+// checkpoint its manifest names, checks it against the manifest's
+// source_sha256, and passes; a manifest whose source_sha256 does not match
+// is refused with the recipe to recreate it.
+func TestParityDemoModel(t *testing.T) {
+	t.Setenv("CLIP_VOCAB", vocab(t))
+	t.Setenv("GOCLIP_PYTHON", testutil.Python())
+	model := filepath.Join(t.TempDir(), "tiny-vit")
+	cmd := exec.Command(testutil.Python(), filepath.Join(testutil.RepoRoot(t), "export", "make_tiny.py"), "--arch", "tiny-vit", "--out", model)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make_tiny: %v\n%s", err, b)
+	}
+	if err := os.Remove(filepath.Join(model, "checkpoint.pt")); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(testutil.RepoRoot(t), "testdata", "images", "red-circle.png")
+	code, out, errs := clipRun(t, "", "parity", "--model", model, "--device", "cpu", "--images", img)
+	if code != 0 {
+		t.Fatalf("status %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"random_checkpoint:tiny-vit:seed=1234 (regenerated)", "random weights", "PASS"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+
+	man := filepath.Join(model, "manifest.json")
+	b, err := os.ReadFile(man)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["source_sha256"] = strings.Repeat("0", 64)
+	b, _ = json.Marshal(m)
+	if err := os.WriteFile(man, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = clipRun(t, "", "parity", "--model", model, "--device", "cpu", "--images", img)
+	if code != 1 || !strings.Contains(errs, "random_checkpoint.py --arch tiny-vit --seed 1234") {
+		t.Errorf("a source_sha256 that does not match: status %d, stderr %q", code, errs)
+	}
+}
+
+// officialStandIn stands in for the official clip package, which is not
+// installable here: load builds the model with the export module (the
+// official module tree) and the official transform, tokenize returns the
+// official clip.tokenize ids recorded in the golden tokenizer file, with one
+// id of the second text changed.
+const officialStandIn = `
+import json, os, sys, torch
+sys.path.insert(0, os.environ["STANDIN_EXPORT_DIR"])
+import export, parity_ref
+_ids = {}
+with open(os.environ["STANDIN_TOKENS"], encoding="utf-8") as f:
+    for line in f:
+        c = json.loads(line)
+        if not c["too_long"]:
+            _ids[c["text"]] = c["tokenize77"]
+
+def load(name, device="cpu", jit=False):
+    sd, _ = export.read_state_dict(name)
+    model, arch = export.build_loaded_model(export.clean_state_dict(sd))
+    return model.to(device).eval(), parity_ref.transform(arch["image_resolution"])
+
+def tokenize(texts, context_length=77, truncate=False):
+    rows = [list(_ids[t]) for t in texts]
+    rows[1][1] += 1
+    return torch.tensor(rows, dtype=torch.int)
+`
+
+// TestParityOfficialBranch drives parity_ref.py's official-package branch
+// (with the stand-in above): the token ids are compared, the changed one
+// fails the tokens stage, first in the chain, and the rest are identical.
+func TestParityOfficialBranch(t *testing.T) {
+	t.Setenv("CLIP_VOCAB", vocab(t))
+	t.Setenv("GOCLIP_PYTHON", testutil.Python())
+	pkg := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(pkg, "clip"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pkg, "clip", "__init__.py"), []byte(officialStandIn), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PYTHONPATH", pkg)
+	t.Setenv("STANDIN_EXPORT_DIR", filepath.Join(testutil.RepoRoot(t), "export"))
+	t.Setenv("STANDIN_TOKENS", testutil.Golden(t, "tokenizer", "tokenize.jsonl"))
+	var texts []string
+	for _, c := range readCases(t, "tokenize.jsonl") {
+		if !c.TooLong && len(texts) < 12 && !strings.ContainsAny(c.Text, "\r\n") && strings.TrimSpace(c.Text) == c.Text && c.Text != "" {
+			texts = append(texts, c.Text)
+		}
+	}
+	textFile := filepath.Join(pkg, "texts.txt")
+	if err := os.WriteFile(textFile, []byte(strings.Join(texts, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model := testutil.ExportGolden(t, "tiny_rn")
+	code, out, errs := clipRun(t, "", "parity", "--json", "--model", model, "--device", "cpu", "--texts-file", textFile,
+		"--checkpoint", testutil.Golden(t, "models", "tiny_rn", "model.jit.pt"))
+	if code != 1 {
+		t.Fatalf("status %d, want 1\n%s%s", code, out, errs)
+	}
+	r := parseParity(t, out)
+	if r.FirstFailing != "tokens" || !strings.Contains(r.Versions.Reference, "official clip package") {
+		t.Errorf("first failing %q, reference %q", r.FirstFailing, r.Versions.Reference)
+	}
+	for _, s := range r.Stages {
+		switch s.Name {
+		case "tokens":
+			if !strings.EqualFold(s.Status, "fail") || s.Rows != len(texts) || s.Identical != len(texts)-1 || len(s.Worst) != 1 || s.Worst[0].Input != texts[1] {
+				t.Errorf("tokens %+v", s)
+			}
+		case "pixels", "encode_image":
+			if !strings.EqualFold(s.Status, "pass") || s.Identical != s.Rows {
+				t.Errorf("%s %+v", s.Name, s)
+			}
+		case "encode_text":
+			if s.Identical != len(texts)-1 {
+				t.Errorf("encode_text %+v: only the changed text's row should differ", s)
+			}
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/goclip/goclip/clip"
@@ -131,11 +132,19 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.Notes = append(rep.Notes, "the model has random weights (a demo or test model)")
 		}
 	}
-	ckpt, err := findCheckpoint(ctx, o, man)
+	tmp, err := os.MkdirTemp("", "goclip-parity-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	ckpt, err := findCheckpoint(ctx, o, man, tmp)
 	if err != nil {
 		return nil, err
 	}
 	v.Checkpoint = ckpt
+	if strings.HasPrefix(ckpt, tmp) {
+		v.Checkpoint = man.Source + " (regenerated)"
+	}
 	if v.CheckpointSHA256, err = download.SHA256File(ckpt); err != nil {
 		return nil, err
 	}
@@ -147,11 +156,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "goclip-parity-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
 	ref, err := runReference(ctx, o, tmp, ckpt, info, tokens)
 	if err != nil {
 		return nil, err
@@ -253,8 +257,11 @@ func baseNames(files []string) []string {
 
 // findCheckpoint returns the original checkpoint file: --checkpoint (a
 // file, or an official name's cached download), the official name's cached
-// download, or the file the manifest records as its source.
-func findCheckpoint(ctx context.Context, o Options, man *clip.Manifest) (string, error) {
+// download, or the file the manifest records as its source. The random
+// checkpoint a demo model was made from (make_tiny.py's source
+// "random_checkpoint:ARCH:seed=N") is regenerated into tmp and checked
+// against the manifest's source_sha256.
+func findCheckpoint(ctx context.Context, o Options, man *clip.Manifest, tmp string) (string, error) {
 	cand := o.Checkpoint
 	if cand == "" {
 		cand = o.Model
@@ -277,6 +284,9 @@ func findCheckpoint(ctx context.Context, o Options, man *clip.Manifest) (string,
 		}
 		if rest, ok := strings.CutPrefix(man.Source, "random_checkpoint:"); ok && cand == "" {
 			arch, seed, _ := strings.Cut(rest, ":seed=")
+			if p, err := regenerate(ctx, o, arch, seed, man.SourceSHA256, tmp); err == nil {
+				return p, nil
+			}
 			return "", fmt.Errorf("%s was made from a random checkpoint that was not kept; recreate it with "+
 				"%s export/random_checkpoint.py --arch %s --seed %s --out F and pass --checkpoint F", o.Model, o.Python, arch, seed)
 		}
@@ -307,6 +317,28 @@ func findCheckpoint(ctx context.Context, o Options, man *clip.Manifest) (string,
 		return "", fmt.Errorf("fetching %s: %w", spec.Name, err)
 	}
 	return path, nil
+}
+
+// regenerate writes the random checkpoint of arch and seed
+// (export/random_checkpoint.py, beside the reference script) into dir and
+// checks its sha256 against want.
+func regenerate(ctx context.Context, o Options, arch, seed, want, dir string) (string, error) {
+	if _, err := strconv.Atoi(seed); err != nil || arch == "" || want == "" {
+		return "", fmt.Errorf("random checkpoint %q seed %q", arch, seed)
+	}
+	p := filepath.Join(dir, "checkpoint-"+arch+".pt")
+	script := filepath.Join(filepath.Dir(o.RefScript), "random_checkpoint.py")
+	if b, err := exec.CommandContext(ctx, o.Python, script, "--arch", arch, "--seed", seed, "--out", p).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%w: %s", err, b)
+	}
+	sum, err := download.SHA256File(p)
+	if err != nil {
+		return "", err
+	}
+	if !strings.EqualFold(sum, want) {
+		return "", fmt.Errorf("the regenerated checkpoint has sha256 %s, the manifest says %s", sum, want)
+	}
+	return p, nil
 }
 
 func joinNonEmpty(a, b string) string {
