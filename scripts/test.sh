@@ -42,8 +42,8 @@ fi
 
 echo "== go test"
 go test -count=1 -timeout 45m ./...
-echo "== go test -race (torch, download, tokenizer, preprocess, clip pipeline)"
-go test -count=1 -race -short -timeout 20m ./torch ./download ./tokenizer ./preprocess
+echo "== go test -race (torch, download, tokenizer, preprocess, batcher, clip pipeline)"
+go test -count=1 -race -short -timeout 20m ./torch ./download ./tokenizer ./preprocess ./internal/batch
 go test -count=1 -race -timeout 20m -run "TestEmbedDir|TestClassifierModel|TestClassifierCache|TestContextCancel|TestBadInputs" ./clip
 
 echo "== collection on a real Slurm (array job, one task requeued)"
