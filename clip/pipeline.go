@@ -20,6 +20,7 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"github.com/goclip/goclip/internal/atomicfile"
 	"github.com/goclip/goclip/npy"
 )
 
@@ -540,22 +541,7 @@ func rewriteIndex(path string, entries []IndexEntry) error {
 // replaceFile writes a temporary file beside path with write, syncs it and
 // renames it onto path.
 func replaceFile(dst string, write func(io.Writer) error) error {
-	f, err := npy.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp")
-	if err != nil {
-		return fmt.Errorf("clip: %w", err)
-	}
-	err = write(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := atomicfile.Write(dst, func(f *os.File) error { return write(f) }); err != nil {
 		return fmt.Errorf("clip: writing %s: %w", dst, err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/internal/atomicfile"
 )
 
 // DefaultWriteBatchSize is the number of files per partition of a folder.
@@ -385,7 +386,7 @@ func (w *partition) run(ctx context.Context, src source) (Stats, error) {
 		} else {
 			txt.abort()
 		}
-		if err := writeFileAtomic(w.paths.Metadata, func(f *os.File) error { return writeMetadata(f, rows) }); err != nil {
+		if err := atomicfile.Write(w.paths.Metadata, func(f *os.File) error { return writeMetadata(f, rows) }); err != nil {
 			return st, err
 		}
 	} else {
@@ -395,7 +396,7 @@ func (w *partition) run(ctx context.Context, src source) (Stats, error) {
 	committed = true
 	st.WriteDuration += time.Since(t0).Seconds()
 	st.TotalDuration = time.Since(start).Seconds()
-	return st, writeFileAtomic(w.paths.Stats, func(f *os.File) error {
+	return st, atomicfile.Write(w.paths.Stats, func(f *os.File) error {
 		return json.NewEncoder(f).Encode(st)
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/internal/atomicfile"
 )
 
 // Merge concatenates a layout folder's partitions, in embedding-reader's
@@ -22,7 +23,7 @@ func Merge(dir, out string) (int, error) {
 	}
 	var emb *npyStream
 	idx := clip.IndexPath(out)
-	err = writeFileAtomic(idx, func(f *os.File) error {
+	err = atomicfile.Write(idx, func(f *os.File) error {
 		w := bufio.NewWriterSize(f, 1<<20)
 		row := 0
 		for _, p := range parts {

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 
+	"github.com/goclip/goclip/internal/atomicfile"
 	"github.com/goclip/goclip/internal/half"
-	"github.com/goclip/goclip/npy"
 )
 
 // DType is the element type of the written embeddings.
@@ -75,7 +74,7 @@ type npyStream struct {
 }
 
 func createNpy(final string, d DType, cols int) (*npyStream, error) {
-	f, err := createTemp(final)
+	f, err := atomicfile.CreateTemp(final)
 	if err != nil {
 		return nil, err
 	}
@@ -131,33 +130,4 @@ func (s *npyStream) finish() error {
 func (s *npyStream) abort() {
 	s.f.Close()
 	os.Remove(s.tmp)
-}
-
-// createTemp creates the temporary file a final file is written under
-// before its rename: a hidden name in the same folder, not matched by
-// embedding-reader's globs.
-func createTemp(final string) (*os.File, error) {
-	return npy.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".tmp")
-}
-
-// writeFileAtomic writes a file through a temporary file and a rename.
-func writeFileAtomic(path string, write func(f *os.File) error) error {
-	f, err := createTemp(path)
-	if err != nil {
-		return err
-	}
-	err = write(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }

@@ -20,12 +20,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/goclip/goclip/internal/atomicfile"
 	"github.com/goclip/goclip/internal/half"
 )
 
@@ -316,27 +316,13 @@ func parseHeader(h string) (descr string, fortran bool, shape []int, err error) 
 // creating it atomically (a temporary file renamed into place) with the
 // mode os.Create gives (0666 less the umask).
 func WriteFile(path string, shape []int, data any) error {
-	dir := filepath.Dir(path)
-	f, err := CreateTemp(dir, "."+filepath.Base(path)+".tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	bw := bufio.NewWriterSize(f, 1<<16)
-	err = Write(bw, shape, data)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return atomicfile.Write(path, func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 1<<16)
+		if err := Write(bw, shape, data); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 }
 
 // Write encodes data with the given shape as a version 1.0 .npy stream.
@@ -443,19 +429,4 @@ func writeData(w io.Writer, data any) error {
 		}
 	}
 	return flush()
-}
-
-// CreateTemp creates a new file named prefix plus a random suffix in dir,
-// like os.CreateTemp but with the mode os.Create gives (0666 less the
-// umask) instead of 0600, so that a file renamed into place gets the same
-// permissions as any other output.
-func CreateTemp(dir, prefix string) (*os.File, error) {
-	for try := 0; ; try++ {
-		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 36))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		if errors.Is(err, os.ErrExist) && try < 100 {
-			continue
-		}
-		return f, err
-	}
 }
