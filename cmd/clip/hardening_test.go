@@ -217,6 +217,7 @@ func must[T any](v T, err error) T {
 // path resolves.
 func TestSearchShardsAndFolders(t *testing.T) {
 	model := testutil.ExportGolden(t, "tiny_vit_b32")
+	vocabPath := vocab(t) // found from the checkout, before the test changes folder
 	root := t.TempDir()
 	dir := filepath.Join(root, "photos")
 	os.Mkdir(dir, 0o755)
@@ -234,7 +235,7 @@ func TestSearchShardsAndFolders(t *testing.T) {
 		}
 	}
 	t.Chdir(outDir)
-	code, out, errs := clipRun(t, "", "search", "--model", model, "--device", "cpu", "--vocab", vocab(t),
+	code, out, errs := clipRun(t, "", "search", "--model", model, "--device", "cpu", "--vocab", vocabPath,
 		"--embeddings", shards[0], "--embeddings", shards[1], "--text", "a rocket", "--json")
 	if code != 0 {
 		t.Fatal(errs)
@@ -251,7 +252,7 @@ func TestSearchShardsAndFolders(t *testing.T) {
 		}
 	}
 	// Both shards after one flag work as well.
-	code, out2, errs := clipRun(t, "", "search", "--model", model, "--device", "cpu", "--vocab", vocab(t),
+	code, out2, errs := clipRun(t, "", "search", "--model", model, "--device", "cpu", "--vocab", vocabPath,
 		"--embeddings", shards[0], shards[1], "--text", "a rocket", "--json")
 	if code != 0 || out2 != out {
 		t.Errorf("--embeddings A B: %d %s", code, errs)

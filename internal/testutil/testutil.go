@@ -28,10 +28,15 @@ func SharedDir(tb testing.TB) string {
 	return ""
 }
 
-// FindShared walks up from the working directory looking for a sibling
-// folder named "shared" that holds golden/README.md.
+// startDir is the working directory the test process started in (the
+// package's folder under go test), taken before any test can change folder
+// with t.Chdir, so that the lookups below do not depend on test order.
+var startDir, startErr = os.Getwd()
+
+// FindShared walks up from the test process's starting folder looking for a
+// sibling folder named "shared" that holds golden/README.md.
 func FindShared() (string, bool) {
-	dir, err := os.Getwd()
+	dir, err := startDir, startErr
 	if err != nil {
 		return "", false
 	}
@@ -57,7 +62,7 @@ func Golden(tb testing.TB, elem ...string) string {
 // RepoRoot returns the repository root (the folder holding go.mod).
 func RepoRoot(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
+	dir, err := startDir, startErr
 	if err != nil {
 		tb.Fatal(err)
 	}
