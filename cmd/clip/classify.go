@@ -228,15 +228,11 @@ func runRank(ctx context.Context, e *env, a *parsedArgs) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(ctx, e, a)
+	m, q, err := loadQueryModel(ctx, e, a, query)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	q, err := m.EncodeTexts(ctx, []string{query})
-	if err != nil {
-		return err
-	}
 	feats, errs, err := m.EncodeImageFiles(ctx, files)
 	if err != nil {
 		return err
@@ -254,7 +250,7 @@ func runRank(ctx context.Context, e *env, a *parsedArgs) error {
 		rows.Rows++
 	}
 	noteRandom(e, m, a.bools["json"])
-	hits, err := printRanking(e, a.bools["json"], m.Info().RandomWeights, q.Row(0), rows, good, top)
+	hits, err := printRanking(e, a.bools["json"], m.Info().RandomWeights, q, rows, good, top)
 	if err != nil {
 		return err
 	}

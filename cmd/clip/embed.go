@@ -40,6 +40,21 @@ func loadModel(ctx context.Context, e *env, a *parsedArgs) (*clip.Model, error) 
 	return loadModelNamed(ctx, e, a, a.str("model", ""))
 }
 
+// loadQueryModel loads the model named by --model and encodes the query
+// text with it, for rank and search; the caller closes the model.
+func loadQueryModel(ctx context.Context, e *env, a *parsedArgs, query string) (*clip.Model, []float32, error) {
+	m, err := loadModel(ctx, e, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	q, err := m.EncodeTexts(ctx, []string{query})
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	return m, q.Row(0), nil
+}
+
 // loadModelNamed loads the model name with the common flags.
 func loadModelNamed(ctx context.Context, e *env, a *parsedArgs, name string) (*clip.Model, error) {
 	if name == "" {

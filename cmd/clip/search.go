@@ -46,7 +46,7 @@ func runSearch(ctx context.Context, e *env, a *parsedArgs) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(ctx, e, a)
+	m, q, err := loadQueryModel(ctx, e, a, query)
 	if err != nil {
 		return err
 	}
@@ -54,12 +54,8 @@ func runSearch(ctx context.Context, e *env, a *parsedArgs) error {
 	if m.Info().EmbedDim != feats.Cols {
 		return &exitError{code: 1, msg: fmt.Sprintf("%s holds %d-dimensional features; model %s makes %d", embPaths[0], feats.Cols, m.Info().Name, m.Info().EmbedDim)}
 	}
-	q, err := m.EncodeTexts(ctx, []string{query})
-	if err != nil {
-		return err
-	}
 	noteRandom(e, m, a.bools["json"])
-	hits, err := printRanking(e, a.bools["json"], m.Info().RandomWeights, q.Row(0), feats, names, top)
+	hits, err := printRanking(e, a.bools["json"], m.Info().RandomWeights, q, feats, names, top)
 	if err != nil {
 		return err
 	}

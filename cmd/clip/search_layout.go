@@ -19,17 +19,13 @@ func runSearchLayout(ctx context.Context, e *env, a *parsedArgs, dir, query stri
 	if _, err := collection.ListParts(dir); err != nil {
 		return &exitError{code: 1, msg: err.Error()}
 	}
-	m, err := loadModel(ctx, e, a)
+	m, q, err := loadQueryModel(ctx, e, a, query)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	q, err := m.EncodeTexts(ctx, []string{query})
-	if err != nil {
-		return err
-	}
 	noteRandom(e, m, a.bools["json"])
-	hits, err := collection.Search(dir, q.Row(0), top)
+	hits, err := collection.Search(dir, q, top)
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}
 	}
