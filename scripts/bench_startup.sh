@@ -35,16 +35,7 @@ repeat=${REPEAT:-3}
 cpu=${CPU:-0}
 clip_src=${CLIP_SRC:-.bench/clip}
 photos=${PHOTOS:-.bench/photos}
-# The shared data (vocabulary, golden corpus): $GOCLIP_SHARED, else the
-# first shared/ found walking up from the checkout, as the tests do.
-shared=${GOCLIP_SHARED:-}
-if [ -z "$shared" ]; then
-  d=$root
-  while [ "$d" != / ] && [ ! -d "$d/shared/golden" ]; do d=$(dirname "$d"); done
-  shared=$d/shared
-fi
-vocab=$shared/clip/bpe_simple_vocab_16e6.txt.gz
-corpus=$shared/golden/tokenizer/tokenize.jsonl
+. scripts/lib_shared.sh
 model=$root/models/tiny-vit
 prefix=$(dirname "$(dirname "$GOCLIP_LIB")")
 pin=(taskset -c "$cpu")

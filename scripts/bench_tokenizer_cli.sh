@@ -26,14 +26,7 @@ base=${BASE-main}
 repeat=${REPEAT:-3}
 cpu=${CPU:-0}
 clip_src=${CLIP_SRC:-.bench/clip}
-shared=${GOCLIP_SHARED:-}
-if [ -z "$shared" ]; then
-  d=$root
-  while [ "$d" != / ] && [ ! -d "$d/shared/golden" ]; do d=$(dirname "$d"); done
-  shared=$d/shared
-fi
-vocab=$shared/clip/bpe_simple_vocab_16e6.txt.gz
-corpus=$shared/golden/tokenizer/tokenize.jsonl
+. scripts/lib_shared.sh
 if [ ! -e "$clip_src" ]; then
   echo "bench_tokenizer_cli: $clip_src not found: put openai/CLIP's clip/simple_tokenizer.py there" >&2
   exit 2
