@@ -7,7 +7,7 @@
 #                        WORK, exports SLURM_CONF, appends the daemons' PIDs
 #                        to the array slurm_pids and waits for the node
 #   slurm_down           stops those daemons
-#   find_vocab REPO      sets vocab to the shared BPE vocabulary
+#   find_vocab REPO      sets vocab to the BPE vocabulary (shared/, else the cache)
 
 slurm_pids=()
 
@@ -102,11 +102,15 @@ wait_job() {
 }
 
 find_vocab() {
-  local d=$1 shared=${GOCLIP_SHARED:-}
-  if [ -z "$shared" ]; then
-    while [ "$d" != / ] && [ ! -f "$d/shared/golden/README.md" ]; do d=$(dirname "$d"); done
-    shared=$d/shared
+  # The shared copy where it sits beside the checkout (CI), else the copy in
+  # goclip's cache (scripts/setup.sh seeds it; clip downloads it there).
+  local root=$1 cache
+  . "$root/scripts/lib_shared.sh"
+  if [ ! -f "$vocab" ]; then
+    if [ -n "${GOCLIP_CACHE:-}" ]; then cache=$GOCLIP_CACHE
+    elif [ -n "${XDG_CACHE_HOME:-}" ]; then cache=$XDG_CACHE_HOME/goclip
+    else cache=$HOME/.cache/goclip; fi
+    vocab=$cache/bpe_simple_vocab_16e6.txt.gz
   fi
-  vocab=$shared/clip/bpe_simple_vocab_16e6.txt.gz
-  [ -f "$vocab" ] || { echo "no BPE vocabulary at $vocab (set GOCLIP_SHARED)" >&2; return 1; }
+  [ -f "$vocab" ] || { echo "no BPE vocabulary in $shared/clip or $cache (set GOCLIP_SHARED, or run clip doctor to fetch it)" >&2; return 1; }
 }
